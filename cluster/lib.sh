@@ -1,0 +1,51 @@
+# Shared helpers for cluster/*.sh. Source it; it sources versions.env.
+# shellcheck shell=bash
+set -euo pipefail
+
+CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$CLUSTER_DIR/.." && pwd)"
+# shellcheck source=versions.env
+source "$CLUSTER_DIR/versions.env"
+
+MOORAGE_CACHE="${MOORAGE_CACHE:-$HOME/.cache/moorage}"
+MOORAGE_BIN="$MOORAGE_CACHE/bin"
+CLUSTER_NAME="${MOORAGE_CLUSTER_NAME:-moorage}"
+# Where our own locally built images are tagged (never an official name).
+LOCAL_PREFIX="${MOORAGE_LOCAL_PREFIX:-moorage.local}"
+SERVICE_IMAGE="${MOORAGE_SERVICE_IMAGE:-moorage/service:dev}"
+OPERATOR_IMAGE="${MOORAGE_OPERATOR_IMAGE:-moorage/operator:dev}"
+
+# Go builds: persistent caches so a second run is warm; never fetch a toolchain.
+export GOCACHE="${MOORAGE_GOCACHE:-$MOORAGE_CACHE/go/build}"
+export GOMODCACHE="${MOORAGE_GOMODCACHE:-$MOORAGE_CACHE/go/mod}"
+export GOTOOLCHAIN=local
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+export PATH="$MOORAGE_BIN:$PATH:/usr/local/go/bin"
+
+mkdir -p "$MOORAGE_BIN" "$GOCACHE" "$GOMODCACHE"
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# nice long builds: the machine is shared.
+nicely() { nice -n "${MOORAGE_NICE:-10}" "$@"; }
+
+# Seconds since epoch, for printing durations.
+now() { date +%s; }
+elapsed() { local s=$(( $(now) - $1 )); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+# The host's CA bundle, passed to builds inside containers (pip/apt behind a TLS proxy).
+host_ca_bundle() {
+  local f
+  for f in "${MOORAGE_EXTRA_CA:-}" "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
+    [[ -n "$f" && -s "$f" ]] && { echo "$f"; return 0; }
+  done
+  return 1
+}
+
+# Whether this process's bounding set holds CAP_SYS_RESOURCE (bit 24).
+has_cap_sys_resource() {
+  local mask
+  mask=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+  (( (16#$mask >> 24) & 1 ))
+}

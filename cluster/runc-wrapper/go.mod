@@ -1,0 +1,3 @@
+module moorage.local/runcwrap
+
+go 1.24
