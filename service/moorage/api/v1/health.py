@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from moorage import __version__
+from moorage.api.deps import SettingsDep
+from moorage.errors import envelope
+from moorage.schemas.health import HealthStatus, ServiceInfo
+
+router = APIRouter(prefix="/health", tags=["health"])
+logger = logging.getLogger(__name__)
+
+
+@router.get("", response_model=ServiceInfo)
+async def info(settings: SettingsDep) -> ServiceInfo:
+    return ServiceInfo(status="ok", version=__version__, environment=settings.environment.value)
+
+
+@router.get("/live", response_model=HealthStatus)
+async def live() -> HealthStatus:
+    return HealthStatus(status="ok")
+
+
+@router.get(
+    "/ready",
+    response_model=HealthStatus,
+    responses={503: {"description": "The database did not answer in time."}},
+)
+async def ready(request: Request, settings: SettingsDep) -> HealthStatus | JSONResponse:
+    engine = request.app.state.database.engine
+
+    async def ping() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(ping(), timeout=settings.readiness_timeout_seconds)
+    except Exception as error:  # any failure means "not ready", never a 500
+        logger.warning("readiness check failed", extra={"reason": type(error).__name__})
+        return JSONResponse(
+            status_code=503,
+            content=envelope("not_ready", "The database is unreachable.", {"check": "database"}),
+        )
+    return HealthStatus(status="ok")

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from moorage.api.deps import PageDep, PrincipalDep, SessionDep
+from moorage.schemas.common import Page
+from moorage.schemas.items import ItemCreate, ItemPublic, ItemUpdate
+from moorage.services.items import ItemService
+
+router = APIRouter(prefix="/items", tags=["items"])
+
+
+@router.post("", response_model=ItemPublic, status_code=status.HTTP_201_CREATED)
+async def create_item(data: ItemCreate, principal: PrincipalDep, session: SessionDep) -> ItemPublic:
+    return ItemPublic.model_validate(await ItemService(session).create(principal, data))
+
+
+@router.get("", response_model=Page[ItemPublic])
+async def list_items(principal: PrincipalDep, session: SessionDep, page: PageDep) -> Page[ItemPublic]:
+    items, total = await ItemService(session).page(principal, limit=page.limit, offset=page.offset)
+    return Page[ItemPublic](
+        items=[ItemPublic.model_validate(i) for i in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{item_id}", response_model=ItemPublic)
+async def read_item(item_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> ItemPublic:
+    return ItemPublic.model_validate(await ItemService(session).get(principal, item_id))
+
+
+@router.patch("/{item_id}", response_model=ItemPublic)
+async def update_item(
+    item_id: uuid.UUID, data: ItemUpdate, principal: PrincipalDep, session: SessionDep
+) -> ItemPublic:
+    return ItemPublic.model_validate(await ItemService(session).update(principal, item_id, data))
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_item(item_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> None:
+    await ItemService(session).delete(principal, item_id)

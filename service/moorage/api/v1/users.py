@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from moorage.api.deps import CurrentUserDep, PageDep, PrincipalDep, SessionDep
+from moorage.schemas.common import Page
+from moorage.schemas.users import UserPublic, UserUpdate
+from moorage.services.users import UserService
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/me", response_model=UserPublic)
+async def read_me(user: CurrentUserDep) -> UserPublic:
+    return UserPublic.model_validate(user)
+
+
+@router.patch("/me", response_model=UserPublic)
+async def update_me(data: UserUpdate, user: CurrentUserDep, session: SessionDep) -> UserPublic:
+    return UserPublic.model_validate(await UserService(session).update(user, data))
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_me(user: CurrentUserDep, session: SessionDep) -> None:
+    await UserService(session).delete(user)
+
+
+@router.get("", response_model=Page[UserPublic])
+async def list_users(principal: PrincipalDep, session: SessionDep, page: PageDep) -> Page[UserPublic]:
+    users, total = await UserService(session).page(principal, limit=page.limit, offset=page.offset)
+    return Page[UserPublic](
+        items=[UserPublic.model_validate(u) for u in users],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{user_id}", response_model=UserPublic)
+async def read_user(user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> UserPublic:
+    return UserPublic.model_validate(await UserService(session).get_visible(principal, user_id))

@@ -1,0 +1,120 @@
+"""Log records as JSON lines (production) or readable text (development).
+
+Every record carries the request id and, inside a traced request, the trace and span ids.
+Secrets are masked before any handler formats a record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from opentelemetry import trace
+
+from moorage.request_context import current_request_id
+
+_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_CONTEXT_ATTRS = ("request_id", "trace_id", "span_id")
+_MASK = "***"
+
+# Bearer tokens, JWTs, password-like key/value pairs and URL credentials, wherever they appear.
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<1>{_MASK}"),
+    (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), _MASK),
+    (
+        re.compile(r"(?i)((?:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"),
+        rf"\g<1>{_MASK}",
+    ),
+    (re.compile(r"(://[^:/@\s]+:)[^@\s]+(@)"), rf"\g<1>{_MASK}\g<2>"),
+)
+
+
+def redact(text: str, literals: Iterable[str] = ()) -> str:
+    for literal in literals:
+        if literal:
+            text = text.replace(literal, _MASK)
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class ContextFilter(logging.Filter):
+    """Adds request and trace ids and masks secrets in the message and its arguments."""
+
+    def __init__(self, secret_literals: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._literals = tuple(s for s in secret_literals if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id()
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            record.trace_id = format(span_context.trace_id, "032x")
+            record.span_id = format(span_context.span_id, "016x")
+        else:
+            record.trace_id = None
+            record.span_id = None
+        message = record.getMessage()
+        cleaned = redact(message, self._literals)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD_ATTRS and isinstance(value, str) and key not in _CONTEXT_ATTRS:
+                setattr(record, key, redact(value, self._literals))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in _CONTEXT_ATTRS:
+            entry[key] = getattr(record, key, None)
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and key not in _CONTEXT_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        timestamp = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S.%f")[:-3]
+        extras = " ".join(
+            f"{key}={value}"
+            for key, value in vars(record).items()
+            if key not in _STANDARD_ATTRS and value is not None and not key.startswith("_")
+        )
+        line = f"{timestamp} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        if extras:
+            line = f"{line}  [{extras}]"
+        if record.exc_info:
+            line = f"{line}\n{self.formatException(record.exc_info)}"
+        return line
+
+
+def configure_logging(
+    level: str, fmt: Literal["json", "text"], secret_literals: Iterable[str] = ()
+) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(ContextFilter(secret_literals))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # uvicorn's own loggers propagate to ours; its access log is replaced by our middleware.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True

@@ -1,0 +1,65 @@
+"""Prometheus instruments, kept in a registry per app so tests can build many apps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class PoolCollector(Collector):
+    """Reads the connection pool's state at scrape time."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        pool = self._engine.sync_engine.pool
+        if not isinstance(pool, QueuePool):
+            return
+        readings = {
+            "size": ("Configured pool size.", pool.size()),
+            "checked_out": ("Connections in use.", pool.checkedout()),
+            "checked_in": ("Idle connections in the pool.", pool.checkedin()),
+            "overflow": ("Connections beyond the pool size.", pool.overflow()),
+        }
+        for name, (documentation, value) in readings.items():
+            yield GaugeMetricFamily(f"moorage_db_pool_{name}", documentation, value=value)
+
+
+@dataclass(slots=True)
+class Metrics:
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+    in_progress: Gauge
+
+
+def create_metrics(engine: AsyncEngine) -> Metrics:
+    registry = CollectorRegistry(auto_describe=True)
+    metrics = Metrics(
+        registry=registry,
+        requests=Counter(
+            "http_requests",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=registry,
+        ),
+        latency=Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        in_progress=Gauge("http_requests_in_progress", "HTTP requests being served.", registry=registry),
+    )
+    registry.register(PoolCollector(engine))
+    return metrics

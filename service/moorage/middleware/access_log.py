@@ -1,0 +1,49 @@
+"""One log line per request with method, path, status and duration."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+from moorage.middleware.asgi import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("moorage.access")
+
+
+class AccessLogMiddleware:
+    def __init__(self, app: ASGIApp, skip_paths: Iterable[str] = ()) -> None:
+        self.app = app
+        self.skip_paths = frozenset(skip_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.skip_paths:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def capture_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture_status)
+        finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            client = scope.get("client")
+            logger.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": duration_ms,
+                    "client": client[0] if client else None,
+                },
+            )

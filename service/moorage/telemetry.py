@@ -1,0 +1,68 @@
+"""OpenTelemetry tracing, configured by the standard OTEL_* variables.
+
+Spans are exported over OTLP only when an endpoint is configured; otherwise nothing is
+instrumented, so a service without a collector pays nothing for tracing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from moorage import __version__
+from moorage.config import Settings
+
+UNTRACED_URLS = "/api/v1/health,/metrics"
+
+
+def tracing_requested(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+    if environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return False
+    if environ.get("OTEL_TRACES_EXPORTER", "otlp").lower() == "none":
+        return False
+    return bool(
+        environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+
+
+@dataclass(slots=True)
+class Tracing:
+    provider: TracerProvider
+    sqlalchemy: SQLAlchemyInstrumentor
+
+    def shutdown(self) -> None:
+        self.sqlalchemy.uninstrument()
+        self.provider.shutdown()
+
+
+def setup_tracing(app: FastAPI, engine: AsyncEngine, settings: Settings) -> Tracing | None:
+    if not tracing_requested():
+        return None
+    resource = Resource.create(
+        {
+            "service.name": os.environ.get("OTEL_SERVICE_NAME", "moorage"),
+            "service.version": __version__,
+            "deployment.environment.name": settings.environment.value,
+        }
+    )
+    # The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG when set.
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=provider,
+        excluded_urls=UNTRACED_URLS,
+        exclude_spans=["receive", "send"],
+    )
+    sqlalchemy = SQLAlchemyInstrumentor()
+    sqlalchemy.instrument(engine=engine.sync_engine, tracer_provider=provider, enable_commenter=False)
+    return Tracing(provider=provider, sqlalchemy=sqlalchemy)
