@@ -1,0 +1,251 @@
+"""The kopf wiring: settings, indexes of the children, and one reconcile behind every trigger.
+
+Run with ``kopf run -m moorage_operator.handlers`` (or ``python -m moorage_operator``). The children are
+kept in kopf indexes fed by watch streams, so each reconcile reads the cluster's state without extra
+GET requests; the create/update/resume handlers react at once, the timer re-checks every few seconds
+(rotation due-times, migration Jobs, rollouts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from moorage_operator import names
+from moorage_operator.conditions import is_true
+from moorage_operator.kube import Kube
+from moorage_operator.planner import Instance, Observed, Plan, job_state, plan
+from moorage_operator.spec import InvalidSpec, parse_spec
+
+RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
+MANAGED = {names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_OWNER: kopf.PRESENT}
+RESYNC_SECONDS = float(os.environ.get("MOORAGE_RESYNC_SECONDS", "5"))
+_locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    settings.peering.name = os.environ.get("MOORAGE_PEERING_NAME", "moorage-operator")
+    settings.peering.mandatory = os.environ.get("MOORAGE_PEERING_MANDATORY", "false") == "true"
+    settings.peering.stealth = True
+    if os.environ.get("MOORAGE_PEERING_PRIORITY"):
+        settings.peering.priority = int(os.environ["MOORAGE_PEERING_PRIORITY"])
+    elif settings.peering.priority == 0:
+        # Equal priorities make every replica freeze; distinct ones let exactly one act at a time.
+        settings.peering.priority = random.randint(1, 1_000_000)  # noqa: S311 - not security relevant
+    settings.posting.reporting_component = names.MANAGED_BY
+    settings.posting.level = logging.INFO
+    settings.persistence.finalizer = f"{names.GROUP}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=names.GROUP, key="last-handled-configuration"
+    )
+    settings.watching.server_timeout = 270
+    settings.watching.client_timeout = 300
+    settings.networking.error_backoffs = [1, 2, 5, 10, 20, 30]
+    settings.execution.max_workers = 4
+    memo["kube"] = await Kube.connect()
+
+
+@kopf.on.cleanup()
+async def disconnect(memo: kopf.Memo, **_: Any) -> None:
+    kube = memo.get("kube")
+    if isinstance(kube, Kube):
+        await kube.close()
+
+
+@kopf.on.probe(id="instances")
+def count_instances(**kwargs: Any) -> int:
+    return len(_locks)
+
+
+def _slim(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain copy of a watched object without the bulky bookkeeping."""
+    obj = {key: value for key, value in body.items()}
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("managedFields", None)
+    obj["metadata"] = meta
+    return obj
+
+
+def _key(namespace: str | None, labels: Mapping[str, str]) -> tuple[str, str]:
+    return (namespace or "", labels[names.LABEL_OWNER])
+
+
+# One index per kind of child, keyed by (namespace, instance name), fed by watch streams.
+@kopf.index("v1", "secrets", labels=MANAGED)
+def keyrings_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+    return {_key(namespace, labels): _slim(body)}
+
+
+@kopf.index("v1", "configmaps", labels=MANAGED)
+def configmaps_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+    return {_key(namespace, labels): _slim(body)}
+
+
+@kopf.index("v1", "services", labels=MANAGED)
+def services_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+    return {_key(namespace, labels): _slim(body)}
+
+
+@kopf.index("apps", "v1", "deployments", labels=MANAGED)
+def deployments_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+    return {_key(namespace, labels): _slim(body)}
+
+
+@kopf.index("autoscaling", "v2", "horizontalpodautoscalers", labels=MANAGED)
+def autoscalers_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+    return {_key(namespace, labels): _slim(body)}
+
+
+@kopf.index("policy", "v1", "poddisruptionbudgets", labels=MANAGED)
+def budgets_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+    return {_key(namespace, labels): _slim(body)}
+
+
+@kopf.index("batch", "v1", "jobs", labels=MANAGED)
+def jobs_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+    return {_key(namespace, labels): _slim(body)}
+
+
+def _one(index: Any, key: tuple[str, str], name: str) -> Mapping[str, Any] | None:
+    for obj in index.get(key, []):
+        if (obj.get("metadata") or {}).get("name") == name:
+            return dict(obj)
+    return None
+
+
+async def _job_failure_message(kube: Kube, namespace: str, job: Mapping[str, Any]) -> str | None:
+    """The newest termination message of the Job's pods: the log tail ``FallbackToLogsOnError`` keeps."""
+    name = job["metadata"]["name"]
+    pods = await kube.list("v1", "Pod", namespace, f"batch.kubernetes.io/job-name={name}")
+    finished: list[tuple[str, str]] = []
+    for pod in pods:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            for state in (status.get("state") or {}, status.get("lastState") or {}):
+                term = state.get("terminated") or {}
+                if term.get("exitCode", 0) != 0 and term.get("message"):
+                    finished.append((str(term.get("finishedAt") or ""), str(term["message"])))
+    return max(finished)[1] if finished else None
+
+
+async def _observe(
+    kube: Kube, instance: Instance, indexes: Mapping[str, Any]
+) -> tuple[Observed, Mapping[str, Any] | None]:
+    key = (instance.namespace, instance.name)
+    observed = Observed(
+        keyring=_one(indexes["keyrings_idx"], key, names.keyring_name(instance.name)),
+        config_map=_one(indexes["configmaps_idx"], key, names.config_name(instance.name)),
+        service=_one(indexes["services_idx"], key, instance.name),
+        deployment=_one(indexes["deployments_idx"], key, instance.name),
+        autoscaler=_one(indexes["autoscalers_idx"], key, instance.name),
+        disruption_budget=_one(indexes["budgets_idx"], key, instance.name),
+        jobs=[dict(j) for j in indexes["jobs_idx"].get(key, [])],
+    )
+    try:
+        app = parse_spec(instance.spec)
+    except InvalidSpec:
+        return observed, None
+    # The database Secret belongs to the user and is not watched; look only while not Ready.
+    if not is_true(instance.status.get("conditions"), "Ready"):
+        refs = {(app.database.name, app.database.key), (app.migration_database.name, app.migration_database.key)}
+        present = True
+        for secret_name, secret_key in refs:
+            secret = await kube.get("v1", "Secret", instance.namespace, secret_name)
+            present = present and secret is not None and secret_key in (secret.get("data") or {})
+        observed.database_secret_present = present
+    wanted = names.migration_job_name(instance.name, app.image)
+    job = next((j for j in observed.jobs if j["metadata"]["name"] == wanted), None)
+    if job is not None and (job_state(job) == "Failed" or (job.get("status") or {}).get("failed")):
+        seen = instance.status.get("migration") or {}
+        failures = (job.get("status") or {}).get("failed")
+        if seen.get("jobName") == wanted and seen.get("failures") == failures and seen.get("message"):
+            observed.job_failure_message = seen["message"]
+        else:
+            observed.job_failure_message = await _job_failure_message(kube, instance.namespace, job)
+    return observed, job
+
+
+async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) -> None:
+    # The key ring first: every later object refers to the keys it holds.
+    if result.secret_create is not None and not await kube.create(result.secret_create):
+        raise kopf.TemporaryError("the key ring exists but is not in the cache yet", delay=1)
+    if result.secret_replace is not None:
+        await kube.replace(result.secret_replace)
+    for obj in result.applies:
+        await kube.apply(obj)
+    for ref in result.deletes:
+        await kube.delete(ref.api_version, ref.kind, namespace, ref.name)
+    if result.job_create is not None:
+        await kube.create(result.job_create)
+    for event in result.events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+
+
+async def reconcile(
+    body: kopf.Body,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    indexes: Mapping[str, Any],
+) -> None:
+    meta = body.get("metadata") or {}
+    instance = Instance(
+        name=str(meta["name"]),
+        namespace=str(meta["namespace"]),
+        uid=str(meta["uid"]),
+        generation=int(meta.get("generation", 1)),
+        spec=dict(body.get("spec") or {}),
+        status=dict(body.get("status") or {}),
+        labels=dict(meta.get("labels") or {}),
+        annotations=dict(meta.get("annotations") or {}),
+    )
+    kube: Kube = memo["kube"]
+    lock = _locks.setdefault((instance.namespace, instance.name), asyncio.Lock())
+    async with lock:
+        observed, _ = await _observe(kube, instance, indexes)
+        result = plan(instance, observed, datetime.now(UTC))
+        await _execute(kube, body, instance.namespace, result)
+    for field, value in result.status.items():
+        if instance.status.get(field) != value:
+            patch.status[field] = value
+    if result.applies or result.job_create or result.secret_replace or result.secret_create:
+        logger.info(
+            "reconciled: applied %d, job %s, key ring %s",
+            len(result.applies),
+            (result.job_create or {}).get("metadata", {}).get("name", "-"),
+            "written" if (result.secret_create or result.secret_replace) else "unchanged",
+        )
+
+
+def _indexes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in kwargs.items() if name.endswith("_idx")}
+
+
+@kopf.on.resume(*RESOURCE, id="resume")
+@kopf.on.create(*RESOURCE, id="create")
+@kopf.on.update(*RESOURCE, id="update")
+async def on_change(
+    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
+) -> None:
+    await reconcile(body, patch, memo, logger, _indexes(kwargs))
+
+
+@kopf.timer(*RESOURCE, interval=RESYNC_SECONDS)
+async def resync(
+    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
+) -> None:
+    await reconcile(body, patch, memo, logger, _indexes(kwargs))
+
+
+@kopf.on.delete(*RESOURCE, optional=True)
+def forget(namespace: str | None, name: str | None, **_: Any) -> None:
+    # The children go with their owner through garbage collection; only the local lock is dropped.
+    _locks.pop((namespace or "", name or ""), None)

@@ -1,0 +1,294 @@
+"""Builders for the objects an ``AppInstance`` owns. Pure: dictionaries in, dictionaries out.
+
+The pod defaults (probes, security context, preStop) are the app chart's defaults; a test renders
+``charts/moorage`` and compares them with ``deployment()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import kopf
+
+from moorage_operator import names
+from moorage_operator.keyring import KeyRing, ring_secret_content
+from moorage_operator.spec import AppSpec
+
+PORT = 8000
+SERVICE_PORT = 80
+UID = 10001
+CONTAINER = "moorage"
+LIVE_PATH = "/api/v1/health/live"
+READY_PATH = "/api/v1/health/ready"
+PRESTOP_SLEEP_SECONDS = 5
+TERMINATION_GRACE_SECONDS = 30
+DEFAULT_RESOURCES: dict[str, Any] = {
+    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "limits": {"memory": "256Mi"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The identity of the ``AppInstance`` its children point back to."""
+
+    name: str
+    namespace: str
+    uid: str
+    labels: Mapping[str, str]
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "apiVersion": f"{names.GROUP}/{names.VERSION}",
+            "kind": names.KIND,
+            "metadata": {
+                "name": self.name,
+                "namespace": self.namespace,
+                "uid": self.uid,
+                "labels": dict(self.labels),
+            },
+        }
+
+
+def content_hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def _owned(obj: dict[str, Any], owner: Owner, *, nested: str | None = None) -> dict[str, Any]:
+    """Owner reference, namespace and labels; then a hash of the whole so unchanged objects are not re-sent."""
+    kopf.adopt(obj, owner=cast(kopf.Body, owner.body()), nested=nested)
+    obj["metadata"].setdefault("annotations", {})[names.ANN_APPLIED_HASH] = content_hash(obj)
+    return obj
+
+
+def _meta(name: str, owner: Owner, component: str = "server") -> dict[str, Any]:
+    return {"name": name, "namespace": owner.namespace, "labels": names.child_labels(owner.name, component)}
+
+
+def pod_security_context() -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": UID,
+        "runAsGroup": UID,
+        "fsGroup": UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security_context() -> dict[str, Any]:
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": UID,
+        "runAsGroup": UID,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def probes() -> dict[str, Any]:
+    """Startup gives a slow first boot room; liveness never touches the database; readiness does."""
+    return {
+        "startupProbe": {
+            "httpGet": {"path": LIVE_PATH, "port": "http"},
+            "periodSeconds": 2,
+            "timeoutSeconds": 2,
+            "failureThreshold": 30,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": LIVE_PATH, "port": "http"},
+            "periodSeconds": 10,
+            "timeoutSeconds": 2,
+            "failureThreshold": 3,
+        },
+        "readinessProbe": {
+            "httpGet": {"path": READY_PATH, "port": "http"},
+            "periodSeconds": 5,
+            "timeoutSeconds": 3,
+            "failureThreshold": 3,
+        },
+    }
+
+
+def lifecycle() -> dict[str, Any]:
+    # Endpoints are removed asynchronously; a short pause before SIGTERM lets them catch up.
+    return {"preStop": {"exec": {"command": ["sleep", str(PRESTOP_SLEEP_SECONDS)]}}}
+
+
+def env(app: AppSpec, owner: Owner, *, migration: bool = False) -> list[dict[str, Any]]:
+    ring = names.keyring_name(owner.name)
+    db = app.migration_database if migration else app.database
+    return [
+        {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": db.name, "key": db.key}}},
+        {"name": names.SECRET_KEY, "valueFrom": {"secretKeyRef": {"name": ring, "key": names.SECRET_KEY}}},
+        {
+            "name": names.SECRET_KEY_PREVIOUS,
+            "valueFrom": {
+                "secretKeyRef": {"name": ring, "key": names.SECRET_KEY_PREVIOUS, "optional": True}
+            },
+        },
+    ]
+
+
+def _volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return [{"name": "tmp", "emptyDir": {}}], [{"name": "tmp", "mountPath": "/tmp"}]
+
+
+def keyring_secret(ring: KeyRing, owner: Owner, *, resource_version: str | None = None) -> dict[str, Any]:
+    data, annotations = ring_secret_content(ring)
+    meta = _meta(names.keyring_name(owner.name), owner, "keyring")
+    meta["annotations"] = annotations
+    if resource_version:
+        meta["resourceVersion"] = resource_version  # optimistic concurrency: a stale ring never wins
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": meta, "data": data}
+    kopf.adopt(secret, owner=cast(kopf.Body, owner.body()))
+    return secret
+
+
+def config_map(app: AppSpec, owner: Owner) -> dict[str, Any]:
+    obj = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(names.config_name(owner.name), owner),
+        "data": dict(sorted(app.config.items())),
+    }
+    return _owned(obj, owner)
+
+
+def service(owner: Owner) -> dict[str, Any]:
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(owner.name, owner),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": names.selector_labels(owner.name),
+            "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+    return _owned(obj, owner)
+
+
+def deployment(app: AppSpec, owner: Owner, *, image: str, ring: KeyRing) -> dict[str, Any]:
+    volumes, mounts = _volumes()
+    container = {
+        "name": CONTAINER,
+        "image": image,
+        "imagePullPolicy": app.image_pull_policy,
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "env": env(app, owner),
+        "envFrom": [{"configMapRef": {"name": names.config_name(owner.name)}}],
+        **probes(),
+        "lifecycle": lifecycle(),
+        "securityContext": container_security_context(),
+        "resources": dict(app.resources) or DEFAULT_RESOURCES,
+        "volumeMounts": mounts,
+    }
+    spec: dict[str, Any] = {
+        "revisionHistoryLimit": 5,
+        "selector": {"matchLabels": names.selector_labels(owner.name)},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "template": {
+            "metadata": {
+                "labels": names.child_labels(owner.name),
+                "annotations": {
+                    names.ANN_KEY_RING: ring.version,
+                    names.ANN_CONFIG_HASH: content_hash(dict(app.config)),
+                },
+            },
+            "spec": {
+                "automountServiceAccountToken": False,
+                "securityContext": pod_security_context(),
+                "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+                "containers": [container],
+                "volumes": volumes,
+            },
+        },
+    }
+    if app.autoscaling is None:
+        spec["replicas"] = app.replicas  # with an HPA the field is left to the autoscaler
+    meta = _meta(owner.name, owner)
+    meta["annotations"] = {names.ANN_MIGRATED_IMAGE: image}
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
+    return _owned(obj, owner, nested="spec.template")
+
+
+def autoscaler(app: AppSpec, owner: Owner) -> dict[str, Any] | None:
+    if app.autoscaling is None:
+        return None
+    obj = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(owner.name, owner),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": owner.name},
+            "minReplicas": app.autoscaling.min_replicas,
+            "maxReplicas": app.autoscaling.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": app.autoscaling.target_cpu},
+                    },
+                }
+            ],
+        },
+    }
+    return _owned(obj, owner)
+
+
+def disruption_budget(owner: Owner) -> dict[str, Any]:
+    obj = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(owner.name, owner),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": names.selector_labels(owner.name)}},
+    }
+    return _owned(obj, owner)
+
+
+def migration_job(app: AppSpec, owner: Owner, *, image: str) -> dict[str, Any]:
+    """``moorage migrate`` for one image; its log tail lands in the termination message on failure."""
+    volumes, mounts = _volumes()
+    meta = _meta(names.migration_job_name(owner.name, image), owner, "migration")
+    meta["annotations"] = {names.ANN_IMAGE: image}
+    pod_labels = names.child_labels(owner.name, "migration")
+    obj = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {
+            "backoffLimit": app.migrations.backoff_limit,
+            "activeDeadlineSeconds": app.migrations.timeout_seconds,
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security_context(),
+                    "containers": [
+                        {
+                            "name": "migrate",
+                            "image": image,
+                            "imagePullPolicy": app.image_pull_policy,
+                            "command": ["moorage", "migrate"],
+                            "env": env(app, owner, migration=True),
+                            "envFrom": [{"configMapRef": {"name": names.config_name(owner.name)}}],
+                            "securityContext": container_security_context(),
+                            "resources": dict(app.resources) or DEFAULT_RESOURCES,
+                            "terminationMessagePolicy": "FallbackToLogsOnError",
+                            "volumeMounts": mounts,
+                        }
+                    ],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+    return _owned(obj, owner)

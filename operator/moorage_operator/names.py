@@ -1,0 +1,83 @@
+"""Names, labels and annotation keys shared by the builders, the planner and the handlers."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+GROUP = "apps.moorage.dev"
+VERSION = "v1alpha1"
+PLURAL = "appinstances"
+KIND = "AppInstance"
+FIELD_MANAGER = "moorage-operator"
+
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_COMPONENT = "app.kubernetes.io/component"
+LABEL_OWNER = f"{GROUP}/instance"
+MANAGED_BY = "moorage-operator"
+
+ANN_ROTATE = f"{GROUP}/rotate"  # on the AppInstance: a new value asks for a rotation
+ANN_APPLIED_HASH = f"{GROUP}/applied-hash"
+ANN_IMAGE = f"{GROUP}/image"
+ANN_MIGRATED_IMAGE = f"{GROUP}/migrated-image"
+ANN_KEY_RING = f"{GROUP}/key-ring"  # on the pod template: rolls the pods when the ring changes
+ANN_CONFIG_HASH = f"{GROUP}/config-hash"
+ANN_ROTATED_AT = f"{GROUP}/rotated-at"
+ANN_PREVIOUS_EXPIRES_AT = f"{GROUP}/previous-expires-at"
+ANN_ROTATE_HANDLED = f"{GROUP}/rotate-handled"
+ANN_KEY_ID = f"{GROUP}/key-id"
+ANN_PREVIOUS_KEY_ID = f"{GROUP}/previous-key-id"
+
+SECRET_KEY = "SECRET_KEY"
+SECRET_KEY_PREVIOUS = "SECRET_KEY_PREVIOUS"
+
+MAX_NAME = 63
+_DNS_UNSAFE = re.compile(r"[^a-z0-9-]+")
+
+
+def selector_labels(instance: str) -> dict[str, str]:
+    """The labels that select an instance's serving pods (never change them: selectors are immutable).
+
+    The component keeps migration pods out of the Service and the disruption budget.
+    """
+    return {LABEL_NAME: "moorage", LABEL_INSTANCE: instance, LABEL_COMPONENT: "server"}
+
+
+def child_labels(instance: str, component: str = "server") -> dict[str, str]:
+    return {
+        LABEL_NAME: "moorage",
+        LABEL_INSTANCE: instance,
+        LABEL_COMPONENT: component,
+        LABEL_MANAGED_BY: MANAGED_BY,
+        LABEL_OWNER: instance,
+    }
+
+
+def keyring_name(instance: str) -> str:
+    return _bounded(f"{instance}-keys")
+
+
+def config_name(instance: str) -> str:
+    return _bounded(f"{instance}-config")
+
+
+def _bounded(name: str) -> str:
+    """Instance names are ≤ 63 characters by the CRD; suffixed names are hashed to stay within bounds."""
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: MAX_NAME - 9].rstrip('-')}-{digest}"
+
+
+def migration_job_name(instance: str, image: str) -> str:
+    """A Job name derived from the instance and the image: a retry finds the same Job, never a second one.
+
+    DNS-1123 label safe and at most 63 characters; the image contributes a hash, so two images never
+    share a name and the instance part is truncated when needed.
+    """
+    digest = hashlib.sha256(f"{instance}\0{image}".encode()).hexdigest()[:10]
+    suffix = f"-migrate-{digest}"
+    head = _DNS_UNSAFE.sub("-", instance.lower()).strip("-")[: MAX_NAME - len(suffix)].rstrip("-")
+    return f"{head or 'app'}{suffix}"

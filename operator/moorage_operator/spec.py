@@ -1,0 +1,175 @@
+"""The ``AppInstance`` spec as typed values, with the defaults the CRD also declares.
+
+The API server validates the schema; this module re-checks what the operator relies on and adds the
+rules a schema cannot express, raising ``InvalidSpec`` with a reason for the Degraded condition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from moorage_operator.durations import parse_duration
+
+DEFAULT_REPLICAS = 2
+DEFAULT_ROTATION_INTERVAL = "720h"
+DEFAULT_GRACE_PERIOD = "25h"
+DEFAULT_MIGRATION_TIMEOUT = 600
+DEFAULT_BACKOFF_LIMIT = 3
+# The service's defaults (docs/contract.md): the grace period must outlive every token.
+DEFAULT_TOKEN_TTLS = {"ACCESS_TOKEN_TTL_SECONDS": 900, "REFRESH_TOKEN_TTL_SECONDS": 86400}
+RESERVED_ENV = frozenset({"DATABASE_URL", "SECRET_KEY", "SECRET_KEY_PREVIOUS", "PORT", "HOST"})
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+class InvalidSpec(ValueError):
+    """A spec the operator cannot act on; ``reason`` goes into the Degraded condition."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class SecretKeyRef:
+    name: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Autoscaling:
+    min_replicas: int
+    max_replicas: int
+    target_cpu: int
+
+
+@dataclass(frozen=True, slots=True)
+class Migrations:
+    enabled: bool = True
+    timeout_seconds: int = DEFAULT_MIGRATION_TIMEOUT
+    backoff_limit: int = DEFAULT_BACKOFF_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    interval: timedelta
+    grace_period: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class AppSpec:
+    image: str
+    database: SecretKeyRef
+    migration_database: SecretKeyRef
+    replicas: int = DEFAULT_REPLICAS
+    autoscaling: Autoscaling | None = None
+    config: Mapping[str, str] = field(default_factory=dict)
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    migrations: Migrations = Migrations()
+    rotation: Rotation = Rotation(
+        parse_duration(DEFAULT_ROTATION_INTERVAL), parse_duration(DEFAULT_GRACE_PERIOD)
+    )
+    paused: bool = False
+    image_pull_policy: str = "IfNotPresent"
+
+
+def _ref(raw: Any, where: str) -> SecretKeyRef:
+    if not isinstance(raw, Mapping) or not raw.get("name"):
+        raise InvalidSpec("InvalidSpec", f"{where}.name is required")
+    return SecretKeyRef(name=str(raw["name"]), key=str(raw.get("key") or "DATABASE_URL"))
+
+
+def _duration(raw: Any, default: str, where: str) -> timedelta:
+    try:
+        return parse_duration(str(raw if raw is not None else default))
+    except ValueError as exc:
+        raise InvalidSpec("InvalidSpec", f"{where}: {exc}") from exc
+
+
+def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
+    image = spec.get("image")
+    if not isinstance(image, str) or not image:
+        raise InvalidSpec("InvalidSpec", "spec.image is required")
+    database = spec.get("database") or {}
+    db_ref = _ref(database.get("secretRef"), "spec.database.secretRef")
+    migration_ref = (
+        _ref(database["migrationSecretRef"], "spec.database.migrationSecretRef")
+        if database.get("migrationSecretRef")
+        else db_ref
+    )
+
+    autoscaling = None
+    raw_auto = spec.get("autoscaling")
+    if raw_auto:
+        autoscaling = Autoscaling(
+            min_replicas=int(raw_auto.get("minReplicas", 1)),
+            max_replicas=int(raw_auto.get("maxReplicas", 1)),
+            target_cpu=int(raw_auto.get("targetCPUUtilizationPercentage", 80)),
+        )
+        if autoscaling.min_replicas > autoscaling.max_replicas:
+            raise InvalidSpec("InvalidSpec", "spec.autoscaling.minReplicas must be <= maxReplicas")
+
+    config = {str(k): str(v) for k, v in (spec.get("config") or {}).items()}
+    for name in config:
+        if not _ENV_NAME.match(name):
+            raise InvalidSpec("InvalidConfig", f"spec.config.{name} is not an environment variable name")
+        if name in RESERVED_ENV:
+            raise InvalidSpec("InvalidConfig", f"spec.config.{name} is managed by the operator")
+
+    raw_mig = spec.get("migrations") or {}
+    migrations = Migrations(
+        enabled=bool(raw_mig.get("enabled", True)),
+        timeout_seconds=int(raw_mig.get("timeoutSeconds", DEFAULT_MIGRATION_TIMEOUT)),
+        backoff_limit=int(raw_mig.get("backoffLimit", DEFAULT_BACKOFF_LIMIT)),
+    )
+
+    raw_rot = spec.get("secretRotation") or {}
+    rotation = Rotation(
+        interval=_duration(raw_rot.get("interval"), DEFAULT_ROTATION_INTERVAL, "spec.secretRotation.interval"),
+        grace_period=_duration(
+            raw_rot.get("gracePeriod"), DEFAULT_GRACE_PERIOD, "spec.secretRotation.gracePeriod"
+        ),
+    )
+    if rotation.grace_period >= rotation.interval:
+        raise InvalidSpec("InvalidSpec", "spec.secretRotation.gracePeriod must be shorter than interval")
+
+    return AppSpec(
+        image=image,
+        database=db_ref,
+        migration_database=migration_ref,
+        replicas=int(spec.get("replicas", DEFAULT_REPLICAS)),
+        autoscaling=autoscaling,
+        config=config,
+        resources=dict(spec.get("resources") or {}),
+        migrations=migrations,
+        rotation=rotation,
+        paused=bool(spec.get("paused", False)),
+        image_pull_policy=str(spec.get("imagePullPolicy", "IfNotPresent")),
+    )
+
+
+def longest_token_lifetime(config: Mapping[str, str]) -> timedelta:
+    """The longest token lifetime the service will issue under this config."""
+    longest = 0
+    for name, default in DEFAULT_TOKEN_TTLS.items():
+        try:
+            longest = max(longest, int(config.get(name, default)))
+        except ValueError:
+            longest = max(longest, default)
+    return timedelta(seconds=longest)
+
+
+def grace_problem(app: AppSpec) -> str | None:
+    """A warning when the grace period would log users out: it must cover the longest token lifetime."""
+    longest = longest_token_lifetime(app.config)
+    if app.rotation.grace_period < longest:
+        return (
+            f"spec.secretRotation.gracePeriod ({int(app.rotation.grace_period.total_seconds())}s) is shorter "
+            f"than the longest token lifetime ({int(longest.total_seconds())}s): tokens issued before a "
+            "rotation would be rejected early"
+        )
+    return None
