@@ -49,3 +49,40 @@ has_cap_sys_resource() {
   mask=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
   (( (16#$mask >> 24) & 1 ))
 }
+
+# docker build with BuildKit (needed for --secret). A modern CLI has buildx;
+# Debian's docker.io 20.10 CLI (/usr/bin/docker) has BuildKit built in, while a
+# newer CLI without the buildx plugin has none, so pick the one that works.
+docker_build() {
+  if docker buildx version >/dev/null 2>&1; then
+    docker buildx build --load "$@"
+  elif [[ -x /usr/bin/docker ]] && /usr/bin/docker version --format '{{.Client.Version}}' 2>/dev/null | grep -q '^20\.'; then
+    DOCKER_BUILDKIT=1 /usr/bin/docker build "$@"
+  else
+    DOCKER_BUILDKIT=1 docker build "$@"
+  fi
+}
+
+# Label value an image was built from (empty when absent).
+image_label() { docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true; }
+
+# A short hash of files/strings, used as cache keys.
+recipe_hash() { { for a in "$@"; do if [[ -f "$a" ]]; then cat "$a"; else echo "$a"; fi; done; } | sha256sum | cut -c1-16; }
+
+# The Debian mirror the host's apt uses (kept out of our files on purpose).
+debian_mirror() {
+  if [[ -n "${MOORAGE_DEBIAN_MIRROR:-}" ]]; then echo "$MOORAGE_DEBIAN_MIRROR"; return; fi
+  local m
+  m=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [[ -n "$m" ]] || m=$(awk '$1 == "deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  [[ -n "$m" ]] || die "cannot find the Debian mirror in /etc/apt: set MOORAGE_DEBIAN_MIRROR"
+  echo "$m"
+}
+
+# The fully qualified reference containerd gives an image from `docker save`.
+docker_ref() {
+  local r=$1 first=${1%%/*}
+  if [[ "$r" != */* ]]; then r="docker.io/library/$r"
+  elif [[ "$first" != *.* && "$first" != *:* && "$first" != localhost ]]; then r="docker.io/$r"; fi
+  echo "$r"
+}

@@ -1,0 +1,74 @@
+# Images for the moorage service and its operator.
+#   docker build --target service  -t moorage/service:dev .
+#   docker build --target operator -t moorage/operator:dev .
+# Needs BuildKit (RUN --mount). Where no registry answers, pass a local base:
+#   --build-arg BASE_IMAGE=moorage.local/python:3.11-bookworm   (cluster/base-images.sh)
+# Extra CA certificates for pip/uv behind a TLS-inspecting proxy (optional):
+#   --secret id=extra_ca,src=/etc/ssl/certs/ca-certificates.crt
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+# ---- build: resolve dependencies from uv.lock into /app/.venv ----------------
+FROM ${BASE_IMAGE} AS build-base
+ARG UV_VERSION=0.13.8
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON=python3 \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    UV_LINK_MODE=copy \
+    UV_COMPILE_BYTECODE=1 \
+    UV_NO_CACHE=1
+# ca.sh: trust the system roots plus the optional extra_ca secret, for pip and uv.
+RUN printf '%s\n' \
+      'bundle=/tmp/ca-bundle.pem; : >"$bundle"' \
+      'for f in /etc/ssl/certs/ca-certificates.crt /run/secrets/extra_ca; do [ -s "$f" ] && cat "$f" >>"$bundle"; done' \
+      'if [ -s "$bundle" ]; then export SSL_CERT_FILE="$bundle" PIP_CERT="$bundle"; fi' \
+      >/usr/local/bin/ca.sh
+RUN --mount=type=secret,id=extra_ca \
+    . /usr/local/bin/ca.sh \
+ && python3 -m venv /opt/uv \
+ && /opt/uv/bin/pip install --quiet "uv==${UV_VERSION}" \
+ && ln -s /opt/uv/bin/uv /usr/local/bin/uv
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md ./
+
+FROM build-base AS build-service
+RUN --mount=type=secret,id=extra_ca \
+    . /usr/local/bin/ca.sh && uv sync --frozen --no-dev --no-install-project
+COPY service ./service
+COPY operator ./operator
+RUN --mount=type=secret,id=extra_ca \
+    . /usr/local/bin/ca.sh && uv sync --frozen --no-dev --no-editable
+
+FROM build-base AS build-operator
+RUN --mount=type=secret,id=extra_ca \
+    . /usr/local/bin/ca.sh && uv sync --frozen --no-dev --extra operator --no-install-project
+COPY service ./service
+COPY operator ./operator
+RUN --mount=type=secret,id=extra_ca \
+    . /usr/local/bin/ca.sh && uv sync --frozen --no-dev --extra operator --no-editable
+
+# ---- runtime: non-root, read-only root filesystem friendly -------------------
+FROM ${BASE_IMAGE} AS runtime
+# Only /tmp is written: no bytecode files, HOME and TMPDIR point there.
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    TMPDIR=/tmp
+RUN echo 'moorage:x:10001:10001:moorage:/tmp:/usr/sbin/nologin' >>/etc/passwd \
+ && echo 'moorage:x:10001:' >>/etc/group
+WORKDIR /app
+USER 10001:10001
+
+FROM runtime AS operator
+COPY --from=build-operator /app/.venv /app/.venv
+ENTRYPOINT ["kopf"]
+CMD ["run", "--standalone", "--all-namespaces", "-m", "moorage_operator"]
+
+# The last stage is the default target.
+FROM runtime AS service
+COPY --from=build-service /app/.venv /app/.venv
+EXPOSE 8000
+ENTRYPOINT ["moorage"]
+CMD ["serve"]

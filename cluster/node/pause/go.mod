@@ -1,0 +1,3 @@
+module moorage.local/pause
+
+go 1.24
