@@ -25,6 +25,7 @@ from moorage.middleware.catch_all import CatchAllMiddleware
 from moorage.middleware.metrics import MetricsMiddleware
 from moorage.middleware.rate_limit import RateLimitMiddleware
 from moorage.middleware.request_id import RequestIdMiddleware
+from moorage.route_templates import RouteTemplates
 from moorage.telemetry import setup_tracing
 
 logger = logging.getLogger("moorage")
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         )
     app.add_middleware(CatchAllMiddleware)
     if settings.metrics_enabled:
-        app.add_middleware(MetricsMiddleware, metrics=metrics)
+        app.add_middleware(MetricsMiddleware, metrics=metrics, templates=RouteTemplates(app))
     app.add_middleware(AccessLogMiddleware, skip_paths=settings.access_log_skip_paths)
     app.add_middleware(RequestIdMiddleware)
 

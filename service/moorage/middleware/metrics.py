@@ -6,12 +6,14 @@ import time
 
 from moorage.metrics import Metrics
 from moorage.middleware.asgi import ASGIApp, Message, Receive, Scope, Send
+from moorage.route_templates import RouteTemplates
 
 
 class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, templates: RouteTemplates) -> None:
         self.app = app
         self.metrics = metrics
+        self.templates = templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,8 +33,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, capture_status)
         finally:
             self.metrics.in_progress.dec()
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = self.templates.resolve(scope["path"])
             method = scope["method"]
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)

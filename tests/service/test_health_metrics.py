@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from moorage import __version__
+from moorage.app import create_app
+from tests.postgres import PostgresServer
+from tests.service.conftest import assert_envelope, auth_headers, make_settings
+
+
+async def test_live_ready_and_info(client: AsyncClient) -> None:
+    assert (await client.get("/api/v1/health/live")).json() == {"status": "ok"}
+    assert (await client.get("/api/v1/health/ready")).status_code == 200
+    info = (await client.get("/api/v1/health")).json()
+    assert info == {"status": "ok", "version": __version__, "environment": "development"}
+
+
+async def test_metrics_use_route_templates_and_report_the_pool(client: AsyncClient) -> None:
+    headers = await auth_headers(client, "metrics@example.com")
+    item_id = (await client.post("/api/v1/items", json={"title": "m"}, headers=headers)).json()["id"]
+    await client.get(f"/api/v1/items/{item_id}", headers=headers)
+    await client.get("/api/v1/health/ready")
+    body = (await client.get("/metrics")).text
+    assert 'http_requests_total{method="GET",route="/api/v1/items/{item_id}",status="200"} 1.0' in body
+    assert item_id not in body
+    assert 'http_request_duration_seconds_bucket{le="0.005",method="GET",route="/api/v1/items/{item_id}"}' in body
+    assert "moorage_db_pool_size 5.0" in body
+    assert "moorage_db_pool_checked_out" in body
+
+
+@pytest.fixture
+async def own_postgres() -> AsyncIterator[PostgresServer]:
+    server = PostgresServer()
+    await asyncio.to_thread(server.init)
+    await asyncio.to_thread(server.start)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(server.destroy)
+
+
+async def test_readiness_follows_the_database(own_postgres: PostgresServer) -> None:
+    settings = make_settings(own_postgres.url(), readiness_timeout_seconds=2, db_connect_timeout_seconds=1)
+    app: FastAPI = create_app(settings, configure_logs=False)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client:
+        assert (await client.get("/api/v1/health/ready")).status_code == 200
+
+        await asyncio.to_thread(own_postgres.stop)
+        down = await client.get("/api/v1/health/ready")
+        error = assert_envelope(down, 503, "not_ready")
+        assert error["details"] == {"check": "database"}
+        assert (await client.get("/api/v1/health/live")).status_code == 200
+
+        await asyncio.to_thread(own_postgres.start)
+        statuses = []
+        for _ in range(20):
+            statuses.append((await client.get("/api/v1/health/ready")).status_code)
+            if statuses[-1] == 200:
+                break
+            await asyncio.sleep(0.25)
+        assert statuses[-1] == 200, statuses
+        assert (await client.get("/api/v1/health/live")).status_code == 200
+    await app.state.database.dispose()
