@@ -1,0 +1,121 @@
+"""Run the helm binary and parse what it renders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHARTS = ROOT / "charts"
+APP_CHART = CHARTS / "moorage"
+OPERATOR_CHART = CHARTS / "moorage-operator"
+TOOLS_BIN = Path.home() / ".cache" / "moorage" / "bin"
+NAMESPACE = "moorage"
+KUBE_VERSION = "1.34.0"
+
+Manifest = dict[str, Any]
+
+
+def find_tool(name: str) -> str:
+    """The pinned tool from cluster/tools.sh's directory first, then PATH."""
+    explicit = os.environ.get(f"MOORAGE_{name.upper()}")
+    if explicit:
+        return explicit
+    pinned = TOOLS_BIN / name
+    if pinned.exists():
+        return str(pinned)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} not found in {TOOLS_BIN} or on PATH: run cluster/tools.sh first")
+    return found
+
+
+@dataclass
+class HelmResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def helm(*args: str, check: bool = True, timeout: float = 600) -> HelmResult:
+    proc = subprocess.run(
+        [find_tool("helm"), *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"helm {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return HelmResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def value_args(
+    values_files: Iterable[Path] = (), set_values: Mapping[str, str] | None = None
+) -> list[str]:
+    args: list[str] = []
+    for path in values_files:
+        args += ["-f", str(path)]
+    for key, value in (set_values or {}).items():
+        args += ["--set", f"{key}={value}"]
+    return args
+
+
+def render(
+    chart: Path = APP_CHART,
+    values_files: Sequence[Path] = (),
+    set_values: Mapping[str, str] | None = None,
+    *,
+    release: str = "demo",
+    namespace: str = NAMESPACE,
+    show_only: str | None = None,
+    extra: Sequence[str] = (),
+) -> list[Manifest]:
+    """`helm template` (tests included) parsed into a list of manifests."""
+    args = ["template", release, str(chart), "--namespace", namespace, "--kube-version", KUBE_VERSION,
+            *value_args(values_files, set_values)]
+    if show_only:
+        args += ["--show-only", show_only]
+    return parse(helm(*args, *extra).stdout)
+
+
+def render_error(
+    chart: Path = APP_CHART,
+    values_files: Sequence[Path] = (),
+    set_values: Mapping[str, str] | None = None,
+) -> str:
+    """The error of a `helm template` that must fail."""
+    args = ["template", "demo", str(chart), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION,
+            *value_args(values_files, set_values)]
+    result = helm(*args, check=False)
+    assert result.returncode != 0, f"helm template succeeded unexpectedly with {set_values}"
+    return result.stderr
+
+
+def parse(text: str) -> list[Manifest]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def find(manifests: Iterable[Manifest], kind: str, name: str | None = None) -> Manifest:
+    matches = [m for m in manifests if m["kind"] == kind and (name is None or m["metadata"]["name"] == name)]
+    assert len(matches) == 1, f"expected one {kind} {name or ''}, found {len(matches)}"
+    return matches[0]
+
+
+def kinds(manifests: Iterable[Manifest]) -> list[str]:
+    return sorted(m["kind"] for m in manifests)
+
+
+def container(pod_spec: Mapping[str, Any], name: str) -> dict[str, Any]:
+    for item in [*pod_spec.get("initContainers", []), *pod_spec["containers"]]:
+        if item["name"] == name:
+            return dict(item)
+    raise AssertionError(f"no container {name}")
+
+
+def matrix_files(chart: Path) -> list[Path]:
+    """The chart's ci/*-values.yaml files (the chart-testing convention)."""
+    return sorted((chart / "ci").glob("*-values.yaml"))
