@@ -1,7 +1,9 @@
 """The moorage operator: runs the service from an ``AppInstance`` custom resource.
 
-The handlers live in :mod:`moorage_operator.handlers` (``kopf run -m moorage_operator.handlers``);
-everything else is plain code that can be tested without a cluster.
+``kopf run -m moorage_operator`` (or ``python -m moorage_operator``) loads the handlers from
+:mod:`moorage_operator.handlers`; the other modules are plain code, testable without a cluster.
 """
 
 __version__ = "0.1.0"
+
+from moorage_operator import handlers as handlers  # registers the kopf handlers on import

@@ -15,9 +15,13 @@ from kopf.cli import main as kopf_main
 
 
 def kopf_arguments(environ: dict[str, str], extra: list[str]) -> list[str]:
-    args = ["run", "-m", "moorage_operator.handlers", "--liveness", environ.get(
-        "MOORAGE_LIVENESS", "http://0.0.0.0:8080/healthz"
-    )]
+    args = [
+        "run",
+        "-m",
+        "moorage_operator",
+        "--liveness",
+        environ.get("MOORAGE_LIVENESS", "http://0.0.0.0:8080/healthz"),
+    ]
     namespaces = [ns.strip() for ns in environ.get("MOORAGE_WATCH_NAMESPACES", "").split(",") if ns.strip()]
     if namespaces:
         for namespace in namespaces:

@@ -25,7 +25,10 @@ from moorage_operator.planner import Instance, Observed, Plan, job_state, plan
 from moorage_operator.spec import InvalidSpec, parse_spec
 
 RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
-MANAGED = {names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_OWNER: kopf.PRESENT}
+MANAGED: dict[str, Any] = {
+    names.LABEL_MANAGED_BY: names.MANAGED_BY,
+    names.LABEL_OWNER: kopf.PRESENT,
+}
 RESYNC_SECONDS = float(os.environ.get("MOORAGE_RESYNC_SECONDS", "5"))
 _locks: dict[tuple[str, str], asyncio.Lock] = {}
 
@@ -155,7 +158,10 @@ async def _observe(
         return observed, None
     # The database Secret belongs to the user and is not watched; look only while not Ready.
     if not is_true(instance.status.get("conditions"), "Ready"):
-        refs = {(app.database.name, app.database.key), (app.migration_database.name, app.migration_database.key)}
+        refs = {
+            (app.database.name, app.database.key),
+            (app.migration_database.name, app.migration_database.key),
+        }
         present = True
         for secret_name, secret_key in refs:
             secret = await kube.get("v1", "Secret", instance.namespace, secret_name)

@@ -94,7 +94,9 @@ def plan_rotation(
     if ring is None:
         return Decision(KeyRing(current=make_key(), rotated_at=now, rotate_handled=requested), Action.CREATED)
 
-    previous_live = bool(ring.previous) and (ring.previous_expires_at is None or now < ring.previous_expires_at)
+    previous_live = bool(ring.previous) and (
+        ring.previous_expires_at is None or now < ring.previous_expires_at
+    )
     on_demand = bool(requested) and requested != ring.rotate_handled
     scheduled = now >= ring.rotated_at + rotation.interval
 
@@ -123,7 +125,9 @@ def plan_rotation(
 
     if ring.previous and not previous_live:
         dropped = replace(ring, previous=None, previous_expires_at=None)
-        return Decision(dropped, Action.DROPPED_PREVIOUS, f"grace ended: dropped previous key {ring.previous_id}")
+        return Decision(
+            dropped, Action.DROPPED_PREVIOUS, f"grace ended: dropped previous key {ring.previous_id}"
+        )
 
     return Decision(ring, Action.NONE)
 

@@ -46,7 +46,7 @@ class Kube:
     async def connect(cls) -> Kube:
         configuration = client.Configuration()
         if os.environ.get("KUBERNETES_SERVICE_HOST"):
-            config.load_incluster_config(client_configuration=configuration)
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         else:
             await config.load_kube_config(
                 client_configuration=configuration, context=os.environ.get("MOORAGE_KUBE_CONTEXT") or None
@@ -81,19 +81,25 @@ class Kube:
             if exc.status in (404, 409, 410, 422):
                 raise
             # Throttling, timeouts and server errors are transient: kopf retries after a delay.
-            raise kopf.TemporaryError(f"{method} {path}: {exc.status} {exc.reason}", delay=RETRY_DELAY) from exc
+            raise kopf.TemporaryError(
+                f"{method} {path}: {exc.status} {exc.reason}", delay=RETRY_DELAY
+            ) from exc
 
     async def apply(self, obj: Mapping[str, Any]) -> Any:
         meta = obj["metadata"]
         path = f"{collection_path(obj['apiVersion'], obj['kind'], meta['namespace'])}/{meta['name']}"
         query = [("fieldManager", names.FIELD_MANAGER), ("force", "true")]
-        return await self._call("PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml")
+        return await self._call(
+            "PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml"
+        )
 
     async def create(self, obj: Mapping[str, Any]) -> bool:
         """Create; ``False`` when it already exists (a deterministic name made the retry harmless)."""
         meta = obj["metadata"]
         try:
-            await self._call("POST", collection_path(obj["apiVersion"], obj["kind"], meta["namespace"]), body=obj)
+            await self._call(
+                "POST", collection_path(obj["apiVersion"], obj["kind"], meta["namespace"]), body=obj
+            )
         except ApiException as exc:
             if exc.status == 409:
                 return False
@@ -112,7 +118,9 @@ class Kube:
 
     async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            result: dict[str, Any] = await self._call("GET", f"{collection_path(api_version, kind, namespace)}/{name}")
+            result: dict[str, Any] = await self._call(
+                "GET", f"{collection_path(api_version, kind, namespace)}/{name}"
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None

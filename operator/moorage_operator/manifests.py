@@ -24,11 +24,11 @@ UID = 10001
 CONTAINER = "moorage"
 LIVE_PATH = "/api/v1/health/live"
 READY_PATH = "/api/v1/health/ready"
-PRESTOP_SLEEP_SECONDS = 5
-TERMINATION_GRACE_SECONDS = 30
+PRESTOP_SLEEP_SECONDS = 10
+TERMINATION_GRACE_SECONDS = 45  # preStop + the service's 20 s drain, with a margin
 DEFAULT_RESOURCES: dict[str, Any] = {
-    "requests": {"cpu": "100m", "memory": "128Mi"},
-    "limits": {"memory": "256Mi"},
+    "requests": {"cpu": "100m", "memory": "192Mi"},
+    "limits": {"cpu": "1", "memory": "512Mi"},
 }
 
 
@@ -59,7 +59,7 @@ def content_hash(obj: Any) -> str:
 
 
 def _owned(obj: dict[str, Any], owner: Owner, *, nested: str | None = None) -> dict[str, Any]:
-    """Owner reference, namespace and labels; then a hash of the whole so unchanged objects are not re-sent."""
+    """Owner reference, namespace and labels, then a hash of the whole: unchanged objects are not re-sent."""
     kopf.adopt(obj, owner=cast(kopf.Body, owner.body()), nested=nested)
     obj["metadata"].setdefault("annotations", {})[names.ANN_APPLIED_HASH] = content_hash(obj)
     return obj
@@ -75,6 +75,7 @@ def pod_security_context() -> dict[str, Any]:
         "runAsUser": UID,
         "runAsGroup": UID,
         "fsGroup": UID,
+        "fsGroupChangePolicy": "OnRootMismatch",
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
@@ -86,38 +87,35 @@ def container_security_context() -> dict[str, Any]:
         "runAsNonRoot": True,
         "runAsUser": UID,
         "runAsGroup": UID,
+        "privileged": False,
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _probe(path: str, *, period: int, timeout: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "initialDelaySeconds": 0,
+        "periodSeconds": period,
+        "timeoutSeconds": timeout,
+        "failureThreshold": failures,
+        "successThreshold": 1,
     }
 
 
 def probes() -> dict[str, Any]:
     """Startup gives a slow first boot room; liveness never touches the database; readiness does."""
     return {
-        "startupProbe": {
-            "httpGet": {"path": LIVE_PATH, "port": "http"},
-            "periodSeconds": 2,
-            "timeoutSeconds": 2,
-            "failureThreshold": 30,
-        },
-        "livenessProbe": {
-            "httpGet": {"path": LIVE_PATH, "port": "http"},
-            "periodSeconds": 10,
-            "timeoutSeconds": 2,
-            "failureThreshold": 3,
-        },
-        "readinessProbe": {
-            "httpGet": {"path": READY_PATH, "port": "http"},
-            "periodSeconds": 5,
-            "timeoutSeconds": 3,
-            "failureThreshold": 3,
-        },
+        "startupProbe": _probe(LIVE_PATH, period=2, timeout=2, failures=30),
+        "livenessProbe": _probe(LIVE_PATH, period=10, timeout=3, failures=3),
+        "readinessProbe": _probe(READY_PATH, period=5, timeout=3, failures=3),
     }
 
 
 def lifecycle() -> dict[str, Any]:
     # Endpoints are removed asynchronously; a short pause before SIGTERM lets them catch up.
-    return {"preStop": {"exec": {"command": ["sleep", str(PRESTOP_SLEEP_SECONDS)]}}}
+    return {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}}
 
 
 def env(app: AppSpec, owner: Owner, *, migration: bool = False) -> list[dict[str, Any]]:
@@ -128,15 +126,14 @@ def env(app: AppSpec, owner: Owner, *, migration: bool = False) -> list[dict[str
         {"name": names.SECRET_KEY, "valueFrom": {"secretKeyRef": {"name": ring, "key": names.SECRET_KEY}}},
         {
             "name": names.SECRET_KEY_PREVIOUS,
-            "valueFrom": {
-                "secretKeyRef": {"name": ring, "key": names.SECRET_KEY_PREVIOUS, "optional": True}
-            },
+            "valueFrom": {"secretKeyRef": {"name": ring, "key": names.SECRET_KEY_PREVIOUS, "optional": True}},
         },
     ]
 
 
 def _volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    return [{"name": "tmp", "emptyDir": {}}], [{"name": "tmp", "mountPath": "/tmp"}]
+    # The root filesystem is read-only; /tmp is the one writable place (docs/contract.md).
+    return [{"name": "tmp", "emptyDir": {}}], [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108
 
 
 def keyring_secret(ring: KeyRing, owner: Owner, *, resource_version: str | None = None) -> dict[str, Any]:

@@ -30,8 +30,8 @@ ANN_ROTATE_HANDLED = f"{GROUP}/rotate-handled"
 ANN_KEY_ID = f"{GROUP}/key-id"
 ANN_PREVIOUS_KEY_ID = f"{GROUP}/previous-key-id"
 
-SECRET_KEY = "SECRET_KEY"
-SECRET_KEY_PREVIOUS = "SECRET_KEY_PREVIOUS"
+SECRET_KEY = "SECRET_KEY"  # noqa: S105 - a key name, not a secret
+SECRET_KEY_PREVIOUS = "SECRET_KEY_PREVIOUS"  # noqa: S105
 
 MAX_NAME = 63
 _DNS_UNSAFE = re.compile(r"[^a-z0-9-]+")

@@ -189,7 +189,9 @@ def plan(instance: Instance, observed: Observed, now: datetime) -> Plan:
         desired_dep = manifests.deployment(app, owner, image=target, ring=ring)
         if _apply(result, desired_dep, observed.deployment):
             if observed.deployment is not None:
-                result.events.append(Event(NORMAL, "RollingOut", f"rolling out {target} (key ring {ring.version})"))
+                result.events.append(
+                    Event(NORMAL, "RollingOut", f"rolling out {target} (key ring {ring.version})")
+                )
             notes.progressing.append(("RollingOut", f"rolling out {target}"))
         _report(instance, app, observed, status, notes, result, now, target=target, pending=desired_dep)
     else:
@@ -242,7 +244,9 @@ def _plan_keyring(
 def _ring_status(status: dict[str, Any], ring: KeyRing, app: AppSpec) -> None:
     status["activeKeyId"] = ring.current_id
     status["previousKeyId"] = ring.previous_id
-    status["previousKeyExpiresAt"] = format_time(ring.previous_expires_at) if ring.previous_expires_at else None
+    status["previousKeyExpiresAt"] = (
+        format_time(ring.previous_expires_at) if ring.previous_expires_at else None
+    )
     status["lastRotationTime"] = format_time(ring.rotated_at)
     status["nextRotationTime"] = format_time(rotation_due_at(ring, app.rotation))
 
@@ -264,34 +268,40 @@ def _plan_migration(
     wanted_job = names.migration_job_name(instance.name, app.image)
     needs_migration = app.migrations.enabled and app.image != deployed
 
-    # One migration per instance: Jobs for any other image are stopped and cleaned away.
-    others_present = False
-    for job in observed.jobs:
-        job_name = str((job.get("metadata") or {}).get("name"))
-        if needs_migration and job_name == wanted_job:
-            continue
-        if job_name == wanted_job and not needs_migration:
-            continue  # the record of the migration the running image went through
-        others_present = True
-        if not (job.get("metadata") or {}).get("deletionTimestamp"):
+    # One migration per instance: Jobs for any other image are stopped and cleaned away, and a new
+    # one starts only once no other is running (a finished Job has no pods left to overlap with).
+    others_running = False
+    for other in observed.jobs:
+        job_name = str((other.get("metadata") or {}).get("name"))
+        if job_name == wanted_job:
+            continue  # the current migration, or the record of the one the running image went through
+        running = job_state(other) == "Running"
+        others_running = others_running or running
+        if not (other.get("metadata") or {}).get("deletionTimestamp"):
             result.deletes.append(Ref("batch/v1", "Job", job_name))
-            if job_state(job) == "Running":
-                result.events.append(Event(NORMAL, "MigrationSuperseded", f"stopped {job_name}: the image changed"))
+            if running:
+                result.events.append(
+                    Event(NORMAL, "MigrationSuperseded", f"stopped {job_name}: the image changed")
+                )
 
     if not needs_migration:
         return app.image
 
-    job = next((j for j in observed.jobs if (j.get("metadata") or {}).get("name") == wanted_job), None)
-    migration = {"jobName": wanted_job, "image": app.image}
+    job: Mapping[str, Any] | None = next(
+        (j for j in observed.jobs if (j.get("metadata") or {}).get("name") == wanted_job), None
+    )
+    migration: dict[str, Any] = {"jobName": wanted_job, "image": app.image}
     if job is None:
-        if others_present:
+        if others_running:
             migration["state"] = "Waiting"
             notes.progressing.append(("Migrating", "waiting for the previous migration Job to stop"))
         elif db_missing:
             migration["state"] = "Blocked"
         else:
             result.job_create = manifests.migration_job(app, owner, image=app.image)
-            result.events.append(Event(NORMAL, "MigrationStarted", f"migrating for {app.image} in {wanted_job}"))
+            result.events.append(
+                Event(NORMAL, "MigrationStarted", f"migrating for {app.image} in {wanted_job}")
+            )
             migration["state"] = "Running"
             notes.progressing.append(("Migrating", f"migration Job {wanted_job} started for {app.image}"))
             notes.not_ready.append(("Migrating", f"waiting for the migration of {app.image}"))
@@ -306,7 +316,9 @@ def _plan_migration(
         status["migration"] = migration
         status["migratedImage"] = app.image
         if deployed != app.image:
-            result.events.append(Event(NORMAL, "Migrated", f"{wanted_job} migrated the database for {app.image}"))
+            result.events.append(
+                Event(NORMAL, "Migrated", f"{wanted_job} migrated the database for {app.image}")
+            )
         return app.image
     if state == "Failed":
         reason = job_failure_reason(job)
@@ -326,7 +338,10 @@ def _plan_migration(
         migration["failures"] = failures
         migration["message"] = log_tail
         notes.progressing.append(
-            ("MigrationRetrying", _truncate(f"{wanted_job}: {failures} failed attempt(s), retrying; {log_tail}"))
+            (
+                "MigrationRetrying",
+                _truncate(f"{wanted_job}: {failures} failed attempt(s), retrying; {log_tail}"),
+            )
         )
     else:
         notes.progressing.append(("Migrating", f"migration Job {wanted_job} is running for {app.image}"))
@@ -362,7 +377,9 @@ def _report(
     if dep is None and target is None and not notes.not_ready:
         notes.not_ready.append(("Migrating", "waiting for the first migration"))
     if dep is not None and not complete:
-        notes.progressing.append(("RollingOut", "waiting for the Deployment's replicas to be updated and available"))
+        notes.progressing.append(
+            ("RollingOut", "waiting for the Deployment's replicas to be updated and available")
+        )
         if not notes.not_ready:
             available = int(dep_status.get("availableReplicas", 0))
             notes.not_ready.append(("RollingOut", f"{available} replica(s) available, rollout in progress"))

@@ -129,7 +129,9 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
 
     raw_rot = spec.get("secretRotation") or {}
     rotation = Rotation(
-        interval=_duration(raw_rot.get("interval"), DEFAULT_ROTATION_INTERVAL, "spec.secretRotation.interval"),
+        interval=_duration(
+            raw_rot.get("interval"), DEFAULT_ROTATION_INTERVAL, "spec.secretRotation.interval"
+        ),
         grace_period=_duration(
             raw_rot.get("gracePeriod"), DEFAULT_GRACE_PERIOD, "spec.secretRotation.gracePeriod"
         ),
