@@ -24,8 +24,8 @@ UID = 10001
 CONTAINER = "moorage"
 LIVE_PATH = "/api/v1/health/live"
 READY_PATH = "/api/v1/health/ready"
-PRESTOP_SLEEP_SECONDS = 10
-TERMINATION_GRACE_SECONDS = 45  # preStop + the service's 20 s drain, with a margin
+PRESTOP_SLEEP_SECONDS = 5
+TERMINATION_GRACE_SECONDS = 30  # covers the preStop pause and the service's 20 s drain
 DEFAULT_RESOURCES: dict[str, Any] = {
     "requests": {"cpu": "100m", "memory": "192Mi"},
     "limits": {"cpu": "1", "memory": "512Mi"},
@@ -108,7 +108,7 @@ def probes() -> dict[str, Any]:
     """Startup gives a slow first boot room; liveness never touches the database; readiness does."""
     return {
         "startupProbe": _probe(LIVE_PATH, period=2, timeout=2, failures=30),
-        "livenessProbe": _probe(LIVE_PATH, period=10, timeout=3, failures=3),
+        "livenessProbe": _probe(LIVE_PATH, period=10, timeout=2, failures=3),
         "readinessProbe": _probe(READY_PATH, period=5, timeout=3, failures=3),
     }
 
