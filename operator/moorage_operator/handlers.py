@@ -22,7 +22,7 @@ from moorage_operator import names
 from moorage_operator.conditions import is_true
 from moorage_operator.kube import Kube
 from moorage_operator.planner import Instance, Observed, Plan, job_state, plan
-from moorage_operator.spec import InvalidSpec, parse_spec
+from moorage_operator.spec import InvalidSpec, migration_inputs, parse_spec
 
 RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
 MANAGED: dict[str, Any] = {
@@ -167,7 +167,8 @@ async def _observe(
             secret = await kube.get("v1", "Secret", instance.namespace, secret_name)
             present = present and secret is not None and secret_key in (secret.get("data") or {})
         observed.database_secret_present = present
-    wanted = names.migration_job_name(instance.name, app.image)
+    inputs = migration_inputs(app, instance.annotations.get(names.ANN_RETRY_MIGRATION))
+    wanted = names.migration_job_name(instance.name, app.image, inputs)
     job = next((j for j in observed.jobs if j["metadata"]["name"] == wanted), None)
     if job is not None and (job_state(job) == "Failed" or (job.get("status") or {}).get("failed")):
         seen = instance.status.get("migration") or {}

@@ -250,10 +250,10 @@ def disruption_budget(owner: Owner) -> dict[str, Any]:
     return _owned(obj, owner)
 
 
-def migration_job(app: AppSpec, owner: Owner, *, image: str) -> dict[str, Any]:
+def migration_job(app: AppSpec, owner: Owner, *, image: str, inputs: str = "") -> dict[str, Any]:
     """``moorage migrate`` for one image; its log tail lands in the termination message on failure."""
     volumes, mounts = _volumes()
-    meta = _meta(names.migration_job_name(owner.name, image), owner, "migration")
+    meta = _meta(names.migration_job_name(owner.name, image, inputs), owner, "migration")
     meta["annotations"] = {names.ANN_IMAGE: image}
     pod_labels = names.child_labels(owner.name, "migration")
     obj = {

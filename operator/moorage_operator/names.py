@@ -19,6 +19,7 @@ LABEL_OWNER = f"{GROUP}/instance"
 MANAGED_BY = "moorage-operator"
 
 ANN_ROTATE = f"{GROUP}/rotate"  # on the AppInstance: a new value asks for a rotation
+ANN_RETRY_MIGRATION = f"{GROUP}/retry-migration"  # on the AppInstance: a new value retries a failed migration
 ANN_APPLIED_HASH = f"{GROUP}/applied-hash"
 ANN_IMAGE = f"{GROUP}/image"
 ANN_MIGRATED_IMAGE = f"{GROUP}/migrated-image"
@@ -71,13 +72,14 @@ def _bounded(name: str) -> str:
     return f"{name[: MAX_NAME - 9].rstrip('-')}-{digest}"
 
 
-def migration_job_name(instance: str, image: str) -> str:
+def migration_job_name(instance: str, image: str, inputs: str = "") -> str:
     """A Job name derived from the instance and the image: a retry finds the same Job, never a second one.
 
-    DNS-1123 label safe and at most 63 characters; the image contributes a hash, so two images never
-    share a name and the instance part is truncated when needed.
+    ``inputs`` holds whatever else decides the migration's outcome (its database Secret, the retry
+    annotation), so correcting those starts a fresh Job too. DNS-1123 label safe and at most 63
+    characters; the image contributes a hash and the instance part is truncated when needed.
     """
-    digest = hashlib.sha256(f"{instance}\0{image}".encode()).hexdigest()[:10]
+    digest = hashlib.sha256(f"{instance}\0{image}\0{inputs}".encode()).hexdigest()[:10]
     suffix = f"-migrate-{digest}"
     head = _DNS_UNSAFE.sub("-", instance.lower()).strip("-")[: MAX_NAME - len(suffix)].rstrip("-")
     return f"{head or 'app'}{suffix}"

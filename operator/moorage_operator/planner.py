@@ -16,7 +16,7 @@ from moorage_operator import manifests, names
 from moorage_operator.conditions import DEGRADED, PROGRESSING, READY, Condition, merge_conditions
 from moorage_operator.durations import format_time
 from moorage_operator.keyring import Action, KeyRing, plan_rotation, ring_from_secret, rotation_due_at
-from moorage_operator.spec import AppSpec, InvalidSpec, grace_problem, parse_spec
+from moorage_operator.spec import AppSpec, InvalidSpec, grace_problem, migration_inputs, parse_spec
 
 NORMAL = "Normal"
 WARNING = "Warning"
@@ -265,7 +265,8 @@ def _plan_migration(
     deployed = _annotations(observed.deployment).get(names.ANN_MIGRATED_IMAGE) or None
     if deployed:
         status["migratedImage"] = deployed
-    wanted_job = names.migration_job_name(instance.name, app.image)
+    inputs = migration_inputs(app, instance.annotations.get(names.ANN_RETRY_MIGRATION))
+    wanted_job = names.migration_job_name(instance.name, app.image, inputs)
     needs_migration = app.migrations.enabled and app.image != deployed
 
     # One migration per instance: Jobs for any other image are stopped and cleaned away, and a new
@@ -298,7 +299,7 @@ def _plan_migration(
         elif db_missing:
             migration["state"] = "Blocked"
         else:
-            result.job_create = manifests.migration_job(app, owner, image=app.image)
+            result.job_create = manifests.migration_job(app, owner, image=app.image, inputs=inputs)
             result.events.append(
                 Event(NORMAL, "MigrationStarted", f"migrating for {app.image} in {wanted_job}")
             )

@@ -77,6 +77,12 @@ class AppSpec:
     image_pull_policy: str = "IfNotPresent"
 
 
+def migration_inputs(app: AppSpec, retry: str | None) -> str:
+    """What besides the image decides a migration's outcome; part of the Job's name."""
+    ref = app.migration_database
+    return f"{ref.name}/{ref.key}/{retry or ''}"
+
+
 def _ref(raw: Any, where: str) -> SecretKeyRef:
     if not isinstance(raw, Mapping) or not raw.get("name"):
         raise InvalidSpec("InvalidSpec", f"{where}.name is required")

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from moorage_operator import manifests
 from moorage_operator.keyring import KeyRing
 from moorage_operator.spec import parse_spec
@@ -50,7 +49,9 @@ def operator_pod() -> dict[str, Any]:
     app = parse_spec({"image": "moorage/service:dev", "database": {"secretRef": {"name": "db"}}})
     owner = manifests.Owner("parity", "default", "uid", {})
     ring = KeyRing(current="k" * 40, rotated_at=datetime.now(UTC))
-    pod: dict[str, Any] = manifests.deployment(app, owner, image=app.image, ring=ring)["spec"]["template"]["spec"]
+    pod: dict[str, Any] = manifests.deployment(app, owner, image=app.image, ring=ring)["spec"]["template"][
+        "spec"
+    ]
     return pod
 
 
@@ -68,7 +69,9 @@ def test_container_defaults_match_the_chart(
     assert _server(operator_pod).get(field) == _server(chart_pod).get(field)
 
 
-def test_pod_security_context_matches_the_chart(chart_pod: dict[str, Any], operator_pod: dict[str, Any]) -> None:
+def test_pod_security_context_matches_the_chart(
+    chart_pod: dict[str, Any], operator_pod: dict[str, Any]
+) -> None:
     assert operator_pod["securityContext"] == chart_pod["securityContext"]
 
 

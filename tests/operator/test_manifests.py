@@ -97,8 +97,10 @@ def test_deployment_replicas_or_autoscaler() -> None:
 
 def test_migration_job_runs_migrate_and_keeps_the_log_tail() -> None:
     app = parse_spec(spec(database={"secretRef": {"name": "db"}, "migrationSecretRef": {"name": "ddl"}}))
-    job = manifests.migration_job(app, OWNER, image="moorage/service:2")
-    assert job["metadata"]["name"] == names.migration_job_name("shop", "moorage/service:2")
+    job = manifests.migration_job(app, OWNER, image="moorage/service:2", inputs="ddl/DATABASE_URL/")
+    assert job["metadata"]["name"] == names.migration_job_name(
+        "shop", "moorage/service:2", "ddl/DATABASE_URL/"
+    )
     c = container(job)
     assert c["command"] == ["moorage", "migrate"]
     assert c["terminationMessagePolicy"] == "FallbackToLogsOnError"

@@ -15,6 +15,10 @@ def test_job_name_changes_with_the_image() -> None:
     assert migration_job_name("shop", "moorage/service:2") != migration_job_name("shop", "moorage/service:3")
 
 
+def test_job_name_changes_with_the_migration_inputs() -> None:
+    assert migration_job_name("shop", "i:2", "db/URL/") != migration_job_name("shop", "i:2", "db/URL/retry-1")
+
+
 def test_job_name_keeps_the_instance_readable() -> None:
     assert migration_job_name("shop", "x:1").startswith("shop-migrate-")
 

@@ -17,6 +17,10 @@ IMAGE_B = "moorage/service:2"
 IMAGE_C = "moorage/service:3"
 
 
+def job_name(image: str, inputs: str = "db/DATABASE_URL/") -> str:
+    return names.migration_job_name("shop", image, inputs)
+
+
 class World:
     """Objects as the cluster would hold them after each plan; jobs and rollouts are finished by hand."""
 
@@ -78,8 +82,8 @@ class World:
         self.status = result.status
         return result
 
-    def finish_job(self, image: str, *, ok: bool) -> None:
-        job = self.get("Job", names.migration_job_name("shop", image))
+    def finish_job(self, image: str, *, ok: bool, inputs: str = "db/DATABASE_URL/") -> None:
+        job = self.get("Job", job_name(image, inputs))
         assert job is not None
         kind = "Complete" if ok else "Failed"
         job["status"] = {"conditions": [{"type": kind, "status": "True", "reason": "BackoffLimitExceeded"}]}
@@ -128,7 +132,7 @@ def test_create_runs_the_first_migration_before_any_deployment() -> None:
     result = world.step()
     assert result.secret_create is not None
     assert result.job_create is not None
-    assert result.job_create["metadata"]["name"] == names.migration_job_name("shop", IMAGE_A)
+    assert result.job_create["metadata"]["name"] == job_name(IMAGE_A)
     assert world.get("Deployment") is None
     assert {"KeyRingCreated", "MigrationStarted", "Created"} <= set(reasons(result))
     assert world.condition("Ready")["status"] == "False"
@@ -184,8 +188,8 @@ def test_upgrade_migrates_first_then_rolls_out() -> None:
     assert world.condition("Ready")["status"] == "True"
     assert world.status["currentImage"] == IMAGE_B
     # The Job for the old image is cleaned away; the one for the running image stays as a record.
-    assert world.get("Job", names.migration_job_name("shop", IMAGE_A)) is None
-    assert world.get("Job", names.migration_job_name("shop", IMAGE_B)) is not None
+    assert world.get("Job", job_name(IMAGE_A)) is None
+    assert world.get("Job", job_name(IMAGE_B)) is not None
 
 
 def test_failed_migration_degrades_and_keeps_the_old_image() -> None:
@@ -218,9 +222,9 @@ def test_corrected_image_starts_over_with_one_migration_at_a_time() -> None:
     world.spec = spec(image=IMAGE_C)
     result = world.step()
     # The failed Job has no pods left: it is deleted and the new migration starts at once.
-    assert [r.name for r in result.deletes] == [names.migration_job_name("shop", IMAGE_B)]
+    assert [r.name for r in result.deletes] == [job_name(IMAGE_B)]
     assert result.job_create is not None
-    assert result.job_create["metadata"]["name"] == names.migration_job_name("shop", IMAGE_C)
+    assert result.job_create["metadata"]["name"] == job_name(IMAGE_C)
 
 
 def test_superseded_running_migration_is_stopped_before_the_next_starts() -> None:
@@ -228,7 +232,7 @@ def test_superseded_running_migration_is_stopped_before_the_next_starts() -> Non
     world.spec = spec(image=IMAGE_B)
     world.step()
     world.spec = spec(image=IMAGE_C)
-    world.objects[("Job", names.migration_job_name("shop", IMAGE_B))]["metadata"]["deletionTimestamp"] = "x"
+    world.objects[("Job", job_name(IMAGE_B))]["metadata"]["deletionTimestamp"] = "x"
     result = world.step()
     assert result.job_create is None  # the old Job still exists while it is being deleted
     assert world.status["migration"]["state"] == "Waiting"
@@ -324,3 +328,30 @@ def test_switching_autoscaling_off_deletes_the_autoscaler() -> None:
     world.spec = spec(image=IMAGE_A)
     result = world.step()
     assert [(r.kind, r.name) for r in result.deletes] == [("HorizontalPodAutoscaler", "shop")]
+
+
+def test_retry_annotation_starts_a_fresh_migration_job() -> None:
+    world = ready_world()
+    world.spec = spec(image=IMAGE_B)
+    world.step()
+    world.finish_job(IMAGE_B, ok=False)
+    world.step()
+    world.annotations = {names.ANN_RETRY_MIGRATION: "1"}
+    result = world.step()
+    assert result.job_create is not None
+    assert result.job_create["metadata"]["name"] == job_name(IMAGE_B, "db/DATABASE_URL/1")
+    assert [r.name for r in result.deletes] == [job_name(IMAGE_B)]
+
+
+def test_corrected_migration_secret_starts_a_fresh_job() -> None:
+    world = ready_world()
+    bad = {"secretRef": {"name": "db"}, "migrationSecretRef": {"name": "bad"}}
+    world.spec = spec(image=IMAGE_B, database=bad)
+    first = world.step().job_create
+    assert first is not None
+    world.finish_job(IMAGE_B, ok=False, inputs="bad/DATABASE_URL/")
+    world.step()
+    world.spec = spec(image=IMAGE_B)
+    second = world.step().job_create
+    assert second is not None
+    assert second["metadata"]["name"] != first["metadata"]["name"]
