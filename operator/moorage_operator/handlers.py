@@ -30,7 +30,6 @@ MANAGED: dict[str, Any] = {
     names.LABEL_OWNER: kopf.PRESENT,
 }
 RESYNC_SECONDS = float(os.environ.get("MOORAGE_RESYNC_SECONDS", "5"))
-_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
 
 @kopf.on.startup()
@@ -55,6 +54,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.networking.error_backoffs = [1, 2, 5, 10, 20, 30]
     settings.execution.max_workers = 4
     memo["kube"] = await Kube.connect()
+    # Mutual exclusion between the change handlers and the timer of one instance; nothing else.
+    memo["locks"] = {}
 
 
 @kopf.on.cleanup()
@@ -65,8 +66,8 @@ async def disconnect(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.probe(id="instances")
-def count_instances(**kwargs: Any) -> int:
-    return len(_locks)
+def count_instances(memo: kopf.Memo, **_: Any) -> int:
+    return len(memo.get("locks") or {})
 
 
 def _slim(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,7 +216,8 @@ async def reconcile(
         annotations=dict(meta.get("annotations") or {}),
     )
     kube: Kube = memo["kube"]
-    lock = _locks.setdefault((instance.namespace, instance.name), asyncio.Lock())
+    locks: dict[tuple[str, str], asyncio.Lock] = memo["locks"]
+    lock = locks.setdefault((instance.namespace, instance.name), asyncio.Lock())
     async with lock:
         observed, _ = await _observe(kube, instance, indexes)
         result = plan(instance, observed, datetime.now(UTC))
@@ -253,6 +255,6 @@ async def resync(
 
 
 @kopf.on.delete(*RESOURCE, optional=True)
-def forget(namespace: str | None, name: str | None, **_: Any) -> None:
+def forget(namespace: str | None, name: str | None, memo: kopf.Memo, **_: Any) -> None:
     # The children go with their owner through garbage collection; only the local lock is dropped.
-    _locks.pop((namespace or "", name or ""), None)
+    memo.get("locks", {}).pop((namespace or "", name or ""), None)

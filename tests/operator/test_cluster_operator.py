@@ -1,0 +1,319 @@
+"""The operator against the real kind cluster, run in-process with kopf's KopfRunner.
+
+One namespace holds a PostgreSQL (the example's) and one AppInstance per scenario; the operator
+watches only that namespace. Run after `make cluster`; the images moorage/service:dev is loaded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from kopf.testing import KopfRunner
+from moorage_operator import names
+
+from .cluster import (
+    SERVICE_IMAGE,
+    SERVICE_IMAGE_ALIAS,
+    apply,
+    cluster_available,
+    condition,
+    database_manifests,
+    get_json,
+    install_crd,
+    instance_manifest,
+    kubectl,
+    port_forward,
+    wait_for,
+    write_kubeconfig,
+)
+
+pytestmark = pytest.mark.cluster
+
+READY_TIMEOUT = 300
+
+
+class Operator:
+    """The operator in a thread of this process, watching one namespace; stoppable and restartable."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.runner: KopfRunner | None = None
+
+    def start(self) -> None:
+        args = ["run", "--standalone", "--namespace", self.namespace, "-m", "moorage_operator", "--verbose"]
+        self.runner = KopfRunner(args, timeout=60)
+        self.runner.__enter__()
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            runner, self.runner = self.runner, None
+            runner.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not cluster_available():
+        pytest.skip("the kind cluster is not reachable: run make cluster")
+    kubeconfig = Path(tmp_path_factory.mktemp("kube")) / "config"
+    write_kubeconfig(kubeconfig)
+    os.environ["KUBECONFIG"] = str(kubeconfig)
+    install_crd()
+    ns = f"moorage-op-{uuid.uuid4().hex[:6]}"
+    kubectl("create", "namespace", ns)
+    apply(database_manifests(ns))
+    kubectl("-n", ns, "rollout", "status", "deployment/example-db", "--timeout=180s", timeout=200)
+    yield ns
+    kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def operator(namespace: str) -> Iterator[Operator]:
+    op = Operator(namespace)
+    op.start()
+    yield op
+    if op.runner is None:
+        op.start()
+    # Instances carry the operator's finalizer: delete them while it still runs.
+    kubectl("-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", check=False, timeout=150)
+    op.stop()
+
+
+def instance(namespace: str, name: str) -> dict[str, Any]:
+    return get_json("-n", namespace, "appinstance", name)
+
+
+def describe(namespace: str, name: str) -> str:
+    return kubectl("-n", namespace, "get", "appinstance", name, "-o", "yaml", check=False) + kubectl(
+        "-n", namespace, "get", "jobs,pods,deployments", "-o", "wide", check=False
+    )
+
+
+def wait_ready(namespace: str, name: str, image: str) -> dict[str, Any]:
+    def ready() -> dict[str, Any] | None:
+        obj = instance(namespace, name)
+        status = obj.get("status") or {}
+        meta = obj["metadata"]
+        if (
+            condition(obj, "Ready").get("status") == "True"
+            and status.get("currentImage") == image
+            and status.get("observedGeneration") == meta["generation"]
+        ):
+            return obj
+        return None
+
+    found: dict[str, Any] = wait_for(
+        f"{name} Ready on {image}", ready, timeout=READY_TIMEOUT, describe=lambda: describe(namespace, name)
+    )
+    return found
+
+
+def owned(namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = get_json("-n", namespace, kind, "-l", f"{names.LABEL_OWNER}={name}")[
+        "items"
+    ]
+    return items
+
+
+def server_pods(namespace: str, name: str) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in owned(namespace, "pods", name)
+        if p["metadata"]["labels"].get(names.LABEL_COMPONENT) == "server"
+        and not p["metadata"].get("deletionTimestamp")
+    ]
+
+
+def ring_secret(namespace: str, name: str) -> dict[str, str]:
+    secret = get_json("-n", namespace, "secret", names.keyring_name(name))
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+
+def kid(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def events(namespace: str, name: str) -> list[str]:
+    listed = get_json("-n", namespace, "events", "--field-selector", f"involvedObject.name={name}")
+    return [e["reason"] for e in sorted(listed["items"], key=lambda e: e["metadata"]["creationTimestamp"])]
+
+
+def test_create_becomes_ready(namespace: str, operator: Operator) -> None:
+    apply(instance_manifest(namespace, "alpha"))
+    obj = wait_ready(namespace, "alpha", SERVICE_IMAGE)
+    status = obj["status"]
+    assert status["migratedImage"] == SERVICE_IMAGE
+    assert condition(obj, "Degraded")["status"] == "False"
+    assert condition(obj, "Ready")["observedGeneration"] == obj["metadata"]["generation"]
+    assert status["activeKeyId"] == kid(ring_secret(namespace, "alpha")["SECRET_KEY"])
+    for kind in ("deployment", "service", "configmap", "secret", "poddisruptionbudget", "job"):
+        children = owned(namespace, kind, "alpha")
+        assert children, kind
+        assert all(c["metadata"]["ownerReferences"][0]["uid"] == obj["metadata"]["uid"] for c in children)
+    reasons = events(namespace, "alpha")
+    assert "MigrationStarted" in reasons
+    assert "Migrated" in reasons
+    assert "RolledOut" in reasons
+
+
+def test_upgrade_migrates_first_then_rolls_out(namespace: str, operator: Operator) -> None:
+    kubectl(
+        "-n",
+        namespace,
+        "patch",
+        "appinstance",
+        "alpha",
+        "--type=merge",
+        "-p",
+        f'{{"spec":{{"image":"{SERVICE_IMAGE_ALIAS}"}}}}',
+    )
+    wait_ready(namespace, "alpha", SERVICE_IMAGE_ALIAS)
+    jobs = [
+        j
+        for j in owned(namespace, "jobs", "alpha")
+        if j["metadata"]["annotations"][names.ANN_IMAGE] == SERVICE_IMAGE_ALIAS
+    ]
+    assert len(jobs) == 1
+    migrated_at = jobs[0]["status"]["completionTime"]
+    replica_sets = [
+        rs
+        for rs in owned(namespace, "replicasets", "alpha")
+        if rs["spec"]["template"]["spec"]["containers"][0]["image"] == SERVICE_IMAGE_ALIAS
+    ]
+    assert len(replica_sets) == 1
+    # RFC 3339 UTC timestamps compare as strings: the new pods were not even planned before the migration.
+    assert replica_sets[0]["metadata"]["creationTimestamp"] >= migrated_at
+    reasons = events(namespace, "alpha")
+    assert reasons.index("MigrationStarted") < reasons.index("RollingOut")
+
+
+def test_failed_migration_degrades_and_old_pods_keep_serving(namespace: str, operator: Operator) -> None:
+    apply(instance_manifest(namespace, "beta"))
+    wait_ready(namespace, "beta", SERVICE_IMAGE)
+    pods_before = sorted(p["metadata"]["uid"] for p in server_pods(namespace, "beta"))
+    bad_url = "postgresql://moorage:wrong-password@example-db:5432/moorage"
+    kubectl(
+        "-n", namespace, "create", "secret", "generic", "bad-db", f"--from-literal=DATABASE_URL={bad_url}"
+    )
+    patch = {
+        "spec": {
+            "image": SERVICE_IMAGE_ALIAS,
+            "database": {
+                "secretRef": {"name": "example-db", "key": "DATABASE_URL"},
+                "migrationSecretRef": {"name": "bad-db"},
+            },
+            "migrations": {"backoffLimit": 0, "timeoutSeconds": 120},
+        }
+    }
+    kubectl("-n", namespace, "patch", "appinstance", "beta", "--type=merge", "-p", json.dumps(patch))
+
+    def degraded() -> dict[str, Any] | None:
+        obj = instance(namespace, "beta")
+        return obj if condition(obj, "Degraded").get("reason") == "MigrationFailed" else None
+
+    obj = wait_for(
+        "beta Degraded", degraded, timeout=READY_TIMEOUT, describe=lambda: describe(namespace, "beta")
+    )
+    message = condition(obj, "Degraded")["message"]
+    assert "password" in message.lower() or "authentication" in message.lower(), message
+    assert obj["status"]["migratedImage"] == SERVICE_IMAGE
+    deployment = get_json("-n", namespace, "deployment", "beta")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == SERVICE_IMAGE
+    time.sleep(10)  # let a wrong rollout show itself, were there one
+    assert sorted(p["metadata"]["uid"] for p in server_pods(namespace, "beta")) == pods_before
+    assert "MigrationFailed" in events(namespace, "beta")
+    # Correcting the migration's Secret starts over and the upgrade goes through.
+    kubectl(
+        "-n",
+        namespace,
+        "patch",
+        "appinstance",
+        "beta",
+        "--type=json",
+        "-p",
+        '[{"op":"remove","path":"/spec/database/migrationSecretRef"}]',
+    )
+    obj = wait_ready(namespace, "beta", SERVICE_IMAGE_ALIAS)
+    assert condition(obj, "Degraded")["status"] == "False"
+
+
+def test_rotation_keeps_old_tokens_valid_until_the_grace_ends(namespace: str, operator: Operator) -> None:
+    config = {"ENVIRONMENT": "staging", "ACCESS_TOKEN_TTL_SECONDS": "300", "REFRESH_TOKEN_TTL_SECONDS": "300"}
+    rotation = {"interval": "1h", "gracePeriod": "330s"}
+    apply(instance_manifest(namespace, "gamma", config=config, secretRotation=rotation))
+    obj = wait_ready(namespace, "gamma", SERVICE_IMAGE)
+    first_key = obj["status"]["activeKeyId"]
+    with port_forward(namespace, "service/gamma", 80) as base:
+        user = {"email": "rotation@moorage.dev", "password": "correct horse battery"}
+        assert httpx.post(f"{base}/api/v1/auth/register", json=user, timeout=10).status_code == 201
+        form = {"username": user["email"], "password": user["password"]}
+        old = httpx.post(f"{base}/api/v1/auth/token", data=form, timeout=10).json()["access_token"]
+    assert jwt.get_unverified_header(old)["kid"] == first_key
+
+    kubectl("-n", namespace, "annotate", "appinstance", "gamma", f"{names.ANN_ROTATE}=now-1", "--overwrite")
+
+    def rotated() -> dict[str, Any] | None:
+        current = instance(namespace, "gamma")
+        st = current.get("status") or {}
+        done = condition(current, "Ready").get("status") == "True" and st.get("activeKeyId") != first_key
+        return current if done else None
+
+    obj = wait_for(
+        "the rotation to roll out",
+        rotated,
+        timeout=READY_TIMEOUT,
+        describe=lambda: describe(namespace, "gamma"),
+    )
+    assert obj["status"]["previousKeyId"] == first_key
+    ring = ring_secret(namespace, "gamma")
+    assert kid(ring["SECRET_KEY_PREVIOUS"]) == first_key
+    pods = server_pods(namespace, "gamma")
+    assert {p["metadata"]["annotations"][names.ANN_KEY_RING] for p in pods} == {
+        f"{obj['status']['activeKeyId']}.{first_key}"
+    }
+    with port_forward(namespace, f"pod/{pods[0]['metadata']['name']}", 8000) as base:
+        me = httpx.get(f"{base}/api/v1/users/me", headers={"Authorization": f"Bearer {old}"}, timeout=10)
+        assert me.status_code == 200, me.text
+        new = httpx.post(f"{base}/api/v1/auth/token", data=form, timeout=10).json()["access_token"]
+    assert jwt.get_unverified_header(new)["kid"] == obj["status"]["activeKeyId"]
+    assert "Rotated" in events(namespace, "gamma")
+
+
+def test_restart_mid_migration_creates_no_second_job(namespace: str, operator: Operator) -> None:
+    apply(instance_manifest(namespace, "delta"))
+    job_name = names.migration_job_name("delta", SERVICE_IMAGE, "example-db/DATABASE_URL/")
+
+    def job_created() -> dict[str, Any] | None:
+        jobs = owned(namespace, "jobs", "delta")
+        return jobs[0] if jobs else None
+
+    job = wait_for("the migration Job", job_created, timeout=60, every=0.2)
+    assert job["metadata"]["name"] == job_name
+    operator.stop()  # the Job's pod is still starting: the migration is under way
+    operator.start()
+    wait_ready(namespace, "delta", SERVICE_IMAGE)
+    jobs = owned(namespace, "jobs", "delta")
+    assert [j["metadata"]["uid"] for j in jobs] == [job["metadata"]["uid"]]
+    assert jobs[0]["status"].get("succeeded") == 1
+
+
+def test_delete_removes_the_children(namespace: str, operator: Operator) -> None:
+    kubectl("-n", namespace, "delete", "appinstance", "alpha", "--timeout=120s", timeout=150)
+
+    def gone() -> bool:
+        return all(
+            not owned(namespace, kind, "alpha")
+            for kind in ("deployments", "services", "configmaps", "secrets", "jobs", "poddisruptionbudgets")
+        )
+
+    wait_for("the children of alpha to be garbage-collected", gone, timeout=120)
