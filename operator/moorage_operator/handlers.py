@@ -223,8 +223,8 @@ async def reconcile(
         result = plan(instance, observed, datetime.now(UTC))
         await _execute(kube, body, instance.namespace, result)
     for field, value in result.status.items():
-        if instance.status.get(field) != value:
-            patch.status[field] = value
+        if _pruned(instance.status.get(field)) != _pruned(value):
+            patch.status[field] = value  # a None inside deletes that key (JSON merge patch)
     if result.applies or result.job_create or result.secret_replace or result.secret_create:
         logger.info(
             "reconciled: applied %d, job %s, key ring %s",
@@ -232,6 +232,13 @@ async def reconcile(
             (result.job_create or {}).get("metadata", {}).get("name", "-"),
             "written" if (result.secret_create or result.secret_replace) else "unchanged",
         )
+
+
+def _pruned(value: Any) -> Any:
+    """The value as the API server stores it after a merge patch: without null entries."""
+    if isinstance(value, Mapping):
+        return {k: _pruned(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def _indexes(kwargs: Mapping[str, Any]) -> dict[str, Any]:

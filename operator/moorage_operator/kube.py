@@ -48,8 +48,11 @@ class Kube:
         if os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         else:
+            # KUBECONFIG is read now, not when the library was imported (tests set it late).
             await config.load_kube_config(
-                client_configuration=configuration, context=os.environ.get("MOORAGE_KUBE_CONTEXT") or None
+                config_file=os.environ.get("KUBECONFIG") or None,
+                client_configuration=configuration,
+                context=os.environ.get("MOORAGE_KUBE_CONTEXT") or None,
             )
         return cls(client.ApiClient(configuration))
 

@@ -291,7 +291,14 @@ def _plan_migration(
     job: Mapping[str, Any] | None = next(
         (j for j in observed.jobs if (j.get("metadata") or {}).get("name") == wanted_job), None
     )
-    migration: dict[str, Any] = {"jobName": wanted_job, "image": app.image}
+    # Every key is always present (None when unknown) so a merge patch clears stale ones.
+    migration: dict[str, Any] = {
+        "jobName": wanted_job,
+        "image": app.image,
+        "state": None,
+        "failures": None,
+        "message": None,
+    }
     if job is None:
         if others_running:
             migration["state"] = "Waiting"
