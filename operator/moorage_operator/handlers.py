@@ -19,8 +19,8 @@ from typing import Any
 import kopf
 
 from moorage_operator import names
-from moorage_operator.conditions import is_true
-from moorage_operator.kube import Kube
+from moorage_operator.conditions import find, is_true
+from moorage_operator.kube import Kube, Rejected
 from moorage_operator.planner import Instance, Observed, Plan, job_state, plan
 from moorage_operator.spec import InvalidSpec, migration_inputs, parse_spec
 
@@ -220,8 +220,18 @@ async def reconcile(
     lock = locks.setdefault((instance.namespace, instance.name), asyncio.Lock())
     async with lock:
         observed, _ = await _observe(kube, instance, indexes)
-        result = plan(instance, observed, datetime.now(UTC))
-        await _execute(kube, body, instance.namespace, result)
+        now = datetime.now(UTC)
+        result = plan(instance, observed, now)
+        try:
+            await _execute(kube, body, instance.namespace, result)
+        except Rejected as exc:
+            # A spec the schema let through but the API server refuses: report it, never crash-loop.
+            observed.rejected = str(exc)
+            status = plan(instance, observed, now).status
+            before = find(instance.status.get("conditions"), "Degraded") or {}
+            if before.get("reason") != "ChildRejected":
+                kopf.warn(body, reason="ChildRejected", message=str(exc)[:1024])
+            result = Plan(status=status)
     for field, value in result.status.items():
         if _pruned(instance.status.get(field)) != _pruned(value):
             patch.status[field] = value  # a None inside deletes that key (JSON merge patch)

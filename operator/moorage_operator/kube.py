@@ -6,6 +6,7 @@ repeats are no-ops); the key ring is replaced with its ``resourceVersion`` so a 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -28,12 +29,25 @@ _PLURALS = {
     names.KIND: names.PLURAL,
 }
 _OBJECT = {200: "object", 201: "object", 202: "object"}
+
+
+def _api_message(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
+    except (TypeError, ValueError, AttributeError):
+        return str(exc.reason)
+
+
 RETRY_DELAY = 5.0
 
 
 def collection_path(api_version: str, kind: str, namespace: str) -> str:
     base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
     return f"{base}/namespaces/{namespace}/{_PLURALS[kind]}"
+
+
+class Rejected(Exception):
+    """The API server refused an object as invalid: retrying the same object cannot help."""
 
 
 class Kube:
@@ -81,7 +95,9 @@ class Kube:
                 _preload_content=True,
             )
         except ApiException as exc:
-            if exc.status in (404, 409, 410, 422):
+            if exc.status in (400, 422) and method in ("POST", "PUT", "PATCH"):
+                raise Rejected(f"{path.rsplit('/', 1)[-1]}: {_api_message(exc)}") from exc
+            if exc.status in (404, 409, 410):
                 raise
             # Throttling, timeouts and server errors are transient: kopf retries after a delay.
             raise kopf.TemporaryError(

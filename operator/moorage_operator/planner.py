@@ -47,6 +47,7 @@ class Observed:
     disruption_budget: Mapping[str, Any] | None = None
     jobs: Sequence[Mapping[str, Any]] = ()
     database_secret_present: bool | None = None  # None: not checked
+    rejected: str | None = None  # the API server refused a child the spec produced (e.g. limits < requests)
     job_failure_message: str | None = None
 
 
@@ -159,6 +160,9 @@ def plan(instance: Instance, observed: Observed, now: datetime) -> Plan:
     ring = _plan_keyring(instance, app, observed, owner, now, result, notes)
     _ring_status(status, ring, app)
 
+    if observed.rejected:
+        notes.degraded.append(("ChildRejected", _truncate(observed.rejected)))
+        notes.not_ready.append(("ChildRejected", _truncate(observed.rejected)))
     problem = grace_problem(app)
     if problem:
         notes.degraded.append(("GracePeriodTooShort", problem))

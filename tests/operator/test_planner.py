@@ -355,3 +355,14 @@ def test_corrected_migration_secret_starts_a_fresh_job() -> None:
     second = world.step().job_create
     assert second is not None
     assert second["metadata"]["name"] != first["metadata"]["name"]
+
+
+def test_a_child_the_api_server_rejects_degrades_the_instance() -> None:
+    world = World(image=IMAGE_A)
+    observed = world.observed()
+    observed.rejected = "shop: spec.template.spec.containers[0].resources.requests: must be <= memory limit"
+    result = plan(world.instance(), observed, NOW)
+    degraded = find(result.status["conditions"], "Degraded")
+    assert degraded is not None
+    assert degraded["reason"] == "ChildRejected"
+    assert "memory limit" in degraded["message"]
