@@ -28,6 +28,8 @@ SERVICE_IMAGE = os.environ.get("MOORAGE_SERVICE_IMAGE", "moorage/service:dev")
 SERVICE_IMAGE_ALIAS = os.environ.get("MOORAGE_SERVICE_IMAGE_ALIAS", f"docker.io/{SERVICE_IMAGE}")
 HERMETIC_POSTGRES = "moorage.local/postgres:15-bookworm"
 EXAMPLE = ROOT / "examples" / "appinstance.yaml"
+# Small requests: many instances share a two-core machine in the tests and the benchmark.
+SMALL = {"requests": {"cpu": "10m", "memory": "96Mi"}, "limits": {"memory": "512Mi"}}
 
 
 def kubectl_path() -> str:
@@ -139,9 +141,8 @@ def instance_manifest(namespace: str, name: str, **spec: Any) -> dict[str, Any]:
         "apiVersion": example["apiVersion"],
         "kind": "AppInstance",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {**example["spec"], "replicas": 1, "image": SERVICE_IMAGE, **spec},
+        "spec": {**example["spec"], "replicas": 1, "image": SERVICE_IMAGE, "resources": SMALL, **spec},
     }
-    body["spec"]["resources"] = {"requests": {"cpu": "10m", "memory": "96Mi"}, "limits": {"memory": "512Mi"}}
     return body
 
 

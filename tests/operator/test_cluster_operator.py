@@ -307,6 +307,32 @@ def test_restart_mid_migration_creates_no_second_job(namespace: str, operator: O
     assert jobs[0]["status"].get("succeeded") == 1
 
 
+def test_a_spec_the_api_server_rejects_degrades_without_crashing(namespace: str, operator: Operator) -> None:
+    resources = {"requests": {"cpu": "10m", "memory": "1Gi"}, "limits": {"memory": "256Mi"}}
+    apply(instance_manifest(namespace, "epsilon", resources=resources))
+
+    def rejected() -> dict[str, Any] | None:
+        obj = instance(namespace, "epsilon")
+        return obj if condition(obj, "Degraded").get("reason") == "ChildRejected" else None
+
+    obj = wait_for("epsilon Degraded", rejected, timeout=120, describe=lambda: describe(namespace, "epsilon"))
+    assert "memory" in condition(obj, "Degraded")["message"]
+    assert condition(obj, "Ready")["status"] == "False"
+    # Fixing the spec clears it.
+    kubectl(
+        "-n",
+        namespace,
+        "patch",
+        "appinstance",
+        "epsilon",
+        "--type=merge",
+        "-p",
+        '{"spec":{"resources":{"requests":{"memory":"96Mi"}}}}',
+    )
+    obj = wait_ready(namespace, "epsilon", SERVICE_IMAGE)
+    assert condition(obj, "Degraded")["status"] == "False"
+
+
 def test_delete_removes_the_children(namespace: str, operator: Operator) -> None:
     kubectl("-n", namespace, "delete", "appinstance", "alpha", "--timeout=120s", timeout=150)
 
