@@ -157,8 +157,9 @@ async def _observe(
         app = parse_spec(instance.spec)
     except InvalidSpec:
         return observed, None
-    # The database Secret belongs to the user and is not watched; look only while not Ready.
-    if not is_true(instance.status.get("conditions"), "Ready"):
+    # The database Secret belongs to the user and is not watched: look while not Ready or on a change.
+    changed = instance.status.get("observedGeneration") != instance.generation
+    if changed or not is_true(instance.status.get("conditions"), "Ready"):
         refs = {
             (app.database.name, app.database.key),
             (app.migration_database.name, app.migration_database.key),
@@ -227,7 +228,8 @@ async def reconcile(
         except Rejected as exc:
             # A spec the schema let through but the API server refuses: report it, never crash-loop.
             observed.rejected = str(exc)
-            status = plan(instance, observed, now).status
+            conditions = plan(instance, observed, now).status["conditions"]
+            status = {**result.status, "conditions": conditions}
             before = find(instance.status.get("conditions"), "Degraded") or {}
             if before.get("reason") != "ChildRejected":
                 kopf.warn(body, reason="ChildRejected", message=str(exc)[:1024])
