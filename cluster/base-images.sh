@@ -13,7 +13,7 @@ POSTGRES_IMAGE="$LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE"
 KEY_LABEL=moorage.recipe
 
 build_debian() {
-  local key; key=$(recipe_hash "$0" "$DEBIAN_SUITE" "$(debian_mirror)")
+  local key; key=$(recipe_hash "$(declare -f build_debian)" "$DEBIAN_SUITE" "$(debian_mirror)")
   if [[ "$(image_label "$DEBIAN_IMAGE" $KEY_LABEL)" == "$key" ]]; then log "$DEBIAN_IMAGE cached"; return; fi
   command -v debootstrap >/dev/null || { log "installing debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
   local t0 root; t0=$(now)
@@ -49,13 +49,23 @@ CFG
   log "$DEBIAN_IMAGE built in $(elapsed "$t0") ($(docker image inspect -f '{{.Size}}' "$DEBIAN_IMAGE" | numfmt --to=si))"
 }
 
-build_from_recipe() { # <image> <recipe dir>
-  local image=$1 dir=$2 key
+build_from_recipe() { # <image> <recipe dir> [flatten]
+  local image=$1 dir=$2 flatten=${3:-} key
   key=$(recipe_hash "$dir"/* "$(image_label "$DEBIAN_IMAGE" $KEY_LABEL)")
   if [[ "$(image_label "$image" $KEY_LABEL)" == "$key" ]]; then log "$image cached"; return; fi
   local t0; t0=$(now)
   log "building $image"
   nicely docker build -q --build-arg "BASE=$DEBIAN_IMAGE" --label "$KEY_LABEL=$key" -t "$image" "$dir" >/dev/null
+  if [[ -n "$flatten" ]]; then
+    # one layer, so files the recipe deleted from the Debian base take no space
+    local cid changes=()
+    while IFS= read -r e; do changes+=(--change "ENV $e"); done \
+      < <(docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$image" | grep .)
+    cid=$(docker create "$image")
+    docker export "$cid" | docker import "${changes[@]}" --change "LABEL $KEY_LABEL=$key" \
+      --change "CMD $(docker image inspect -f '{{json .Config.Cmd}}' "$image")" - "$image" >/dev/null
+    docker rm "$cid" >/dev/null
+  fi
   log "$image built in $(elapsed "$t0") ($(docker image inspect -f '{{.Size}}' "$image" | numfmt --to=si))"
 }
 
@@ -63,10 +73,10 @@ what=${1:-all}
 build_debian
 case $what in
   debian) ;;
-  python) build_from_recipe "$PYTHON_IMAGE" "$CLUSTER_DIR/images/python" ;;
+  python) build_from_recipe "$PYTHON_IMAGE" "$CLUSTER_DIR/images/python" flatten ;;
   postgres) build_from_recipe "$POSTGRES_IMAGE" "$CLUSTER_DIR/images/postgres" ;;
   all)
-    build_from_recipe "$PYTHON_IMAGE" "$CLUSTER_DIR/images/python"
+    build_from_recipe "$PYTHON_IMAGE" "$CLUSTER_DIR/images/python" flatten
     build_from_recipe "$POSTGRES_IMAGE" "$CLUSTER_DIR/images/postgres"
     ;;
   *) die "unknown base image: $what" ;;

@@ -55,11 +55,11 @@ has_cap_sys_resource() {
 # newer CLI without the buildx plugin has none, so pick the one that works.
 docker_build() {
   if docker buildx version >/dev/null 2>&1; then
-    docker buildx build --load "$@"
+    nicely docker buildx build --load "$@"
   elif [[ -x /usr/bin/docker ]] && /usr/bin/docker version --format '{{.Client.Version}}' 2>/dev/null | grep -q '^20\.'; then
-    DOCKER_BUILDKIT=1 /usr/bin/docker build "$@"
+    DOCKER_BUILDKIT=1 nicely /usr/bin/docker build "$@"
   else
-    DOCKER_BUILDKIT=1 docker build "$@"
+    DOCKER_BUILDKIT=1 nicely docker build "$@"
   fi
 }
 

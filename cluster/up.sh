@@ -69,8 +69,8 @@ kc get --raw /readyz >/dev/null || die "the API server of $CLUSTER_NAME does not
 # ---- our images ----
 t=$(now)
 log "building $SERVICE_IMAGE and $OPERATOR_IMAGE"
-(cd "$REPO_ROOT" && nicely docker_build "${build_args[@]}" --target service -t "$SERVICE_IMAGE" . >/dev/null)
-(cd "$REPO_ROOT" && nicely docker_build "${build_args[@]}" --target operator -t "$OPERATOR_IMAGE" . >/dev/null)
+(cd "$REPO_ROOT" && docker_build "${build_args[@]}" --target service -t "$SERVICE_IMAGE" . >/dev/null)
+(cd "$REPO_ROOT" && docker_build "${build_args[@]}" --target operator -t "$OPERATOR_IMAGE" . >/dev/null)
 log "images built in $(elapsed "$t") (service $(docker image inspect -f '{{.Size}}' "$SERVICE_IMAGE" | numfmt --to=si))"
 t=$(now)
 kind_cmd load docker-image --name "$CLUSTER_NAME" "$SERVICE_IMAGE" "$OPERATOR_IMAGE" >/dev/null
