@@ -53,9 +53,7 @@ def helm(*args: str, check: bool = True, timeout: float = 600) -> HelmResult:
     return HelmResult(proc.returncode, proc.stdout, proc.stderr)
 
 
-def value_args(
-    values_files: Iterable[Path] = (), set_values: Mapping[str, str] | None = None
-) -> list[str]:
+def value_args(values_files: Iterable[Path] = (), set_values: Mapping[str, str] | None = None) -> list[str]:
     args: list[str] = []
     for path in values_files:
         args += ["-f", str(path)]
@@ -75,8 +73,16 @@ def render(
     extra: Sequence[str] = (),
 ) -> list[Manifest]:
     """`helm template` (tests included) parsed into a list of manifests."""
-    args = ["template", release, str(chart), "--namespace", namespace, "--kube-version", KUBE_VERSION,
-            *value_args(values_files, set_values)]
+    args = [
+        "template",
+        release,
+        str(chart),
+        "--namespace",
+        namespace,
+        "--kube-version",
+        KUBE_VERSION,
+        *value_args(values_files, set_values),
+    ]
     if show_only:
         args += ["--show-only", show_only]
     return parse(helm(*args, *extra).stdout)
@@ -88,8 +94,16 @@ def render_error(
     set_values: Mapping[str, str] | None = None,
 ) -> str:
     """The error of a `helm template` that must fail."""
-    args = ["template", "demo", str(chart), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION,
-            *value_args(values_files, set_values)]
+    args = [
+        "template",
+        "demo",
+        str(chart),
+        "--namespace",
+        NAMESPACE,
+        "--kube-version",
+        KUBE_VERSION,
+        *value_args(values_files, set_values),
+    ]
     result = helm(*args, check=False)
     assert result.returncode != 0, f"helm template succeeded unexpectedly with {set_values}"
     return result.stderr

@@ -288,3 +288,23 @@ checksum/secret: a digest of the values the Secrets are made from. Generated val
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+
+{{/*
+checkov.io/skipN annotations: one per scanner check that does not apply, each with its reason (the
+security scan in tests/charts honours them). Takes dict(image, secretEnv bool, extra list of "CHECK=reason").
+*/}}
+{{- define "moorage.checkovSkips" -}}
+{{- $skips := list }}
+{{- if not .image.digest }}
+{{- $skips = append $skips "CKV_K8S_43=Pinned by tag by default; set the image digest value to pin by digest (local kind images have none)" }}
+{{- end }}
+{{- if ne .image.pullPolicy "Always" }}
+{{- $skips = append $skips "CKV_K8S_15=IfNotPresent so locally loaded images work; pin a digest for immutability instead of re-pulling" }}
+{{- end }}
+{{- if .secretEnv }}
+{{- $skips = append $skips "CKV_K8S_35=The process reads its credentials from environment variables by contract (docs/contract.md)" }}
+{{- end }}
+{{- range $i, $skip := concat $skips (default (list) .extra) }}
+checkov.io/skip{{ add1 $i }}: {{ $skip | quote }}
+{{- end }}
+{{- end }}
