@@ -350,7 +350,9 @@ def test_httproute_and_servicemonitor_toggles() -> None:
 
 def test_network_policy_toggle_and_rules(default: list[Manifest]) -> None:
     policies = {m["metadata"]["name"]: m for m in default if m["kind"] == "NetworkPolicy"}
-    assert set(policies) == {FULLNAME, f"{FULLNAME}-migrate", f"{FULLNAME}-postgresql"}
+    assert set(policies) == {FULLNAME, f"{FULLNAME}-migrate", f"{FULLNAME}-postgresql", f"{FULLNAME}-test"}
+    test_egress = policies[f"{FULLNAME}-test"]["spec"]["egress"]
+    assert test_egress[-1]["ports"] == [{"port": 8000, "protocol": "TCP"}]
     app = policies[FULLNAME]["spec"]
     assert app["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
     egress_ports = [p["port"] for rule in app["egress"] for p in rule["ports"]]
