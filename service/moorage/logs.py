@@ -21,6 +21,7 @@ from moorage.request_context import current_request_id
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _CONTEXT_ATTRS = ("request_id", "trace_id", "span_id")
 _MASK = "***"
+_SECRET_KEY_NAMES = re.compile(r"(?i)password|passwd|secret|token|authorization|api[_-]?key|cookie")
 
 # Bearer tokens, JWTs, password-like key/value pairs and URL credentials, wherever they appear.
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -43,6 +44,9 @@ def redact(text: str, literals: Iterable[str] = ()) -> str:
     return text
 
 
+_plain = logging.Formatter()
+
+
 class ContextFilter(logging.Filter):
     """Adds request and trace ids and masks secrets in the message and its arguments."""
 
@@ -59,12 +63,18 @@ class ContextFilter(logging.Filter):
         else:
             record.trace_id = None
             record.span_id = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(_plain.formatException(record.exc_info), self._literals)
         message = record.getMessage()
         cleaned = redact(message, self._literals)
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
         for key, value in list(vars(record).items()):
-            if key not in _STANDARD_ATTRS and isinstance(value, str) and key not in _CONTEXT_ATTRS:
+            if key in _STANDARD_ATTRS or key in _CONTEXT_ATTRS:
+                continue
+            if _SECRET_KEY_NAMES.search(key):
+                setattr(record, key, _MASK)
+            elif isinstance(value, str):
                 setattr(record, key, redact(value, self._literals))
         return True
 
@@ -83,7 +93,7 @@ class JsonFormatter(logging.Formatter):
             if key not in _STANDARD_ATTRS and key not in _CONTEXT_ATTRS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
@@ -99,14 +109,29 @@ class TextFormatter(logging.Formatter):
         if extras:
             line = f"{line}  [{extras}]"
         if record.exc_info:
-            line = f"{line}\n{self.formatException(record.exc_info)}"
+            line = f"{line}\n{record.exc_text or self.formatException(record.exc_info)}"
         return line
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout is at emit time (test capture swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
 
 
 def configure_logging(
     level: str, fmt: Literal["json", "text"], secret_literals: Iterable[str] = ()
 ) -> None:
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(ContextFilter(secret_literals))
     root = logging.getLogger()
