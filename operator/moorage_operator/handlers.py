@@ -53,7 +53,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.client_timeout = 300
     settings.networking.error_backoffs = [1, 2, 5, 10, 20, 30]
     settings.execution.max_workers = 4
-    memo["kube"] = await Kube.connect()
+    memo["kube"] = await Kube.connect(settings)
     # Mutual exclusion between the change handlers and the timer of one instance; nothing else.
     memo["locks"] = {}
 

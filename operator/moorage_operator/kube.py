@@ -1,19 +1,23 @@
-"""A thin, generic Kubernetes client on top of kubernetes-asyncio: JSON objects in and out.
+"""A small Kubernetes API client on aiohttp with kopf's credentials: JSON objects in and out.
 
-Children are written with server-side apply (one field manager, so the operator owns its fields and
-repeats are no-ops); the key ring is replaced with its ``resourceVersion`` so a stale view never wins.
+Children are written with server-side apply (one field manager, so repeats are no-ops); the key ring
+is replaced with its ``resourceVersion`` so a stale view never wins. The full client libraries are
+avoided on purpose: importing every generated model costs the operator about 70 MB of memory.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import ssl
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import kopf
-from kubernetes_asyncio import client, config
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from moorage_operator import names
 
@@ -28,17 +32,20 @@ _PLURALS = {
     "Job": "jobs",
     names.KIND: names.PLURAL,
 }
-_OBJECT = {200: "object", 201: "object", 202: "object"}
-
-
-def _api_message(exc: ApiException) -> str:
-    try:
-        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
-    except (TypeError, ValueError, AttributeError):
-        return str(exc.reason)
-
-
+SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 RETRY_DELAY = 5.0
+REQUEST_TIMEOUT = 30.0
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class Rejected(Exception):
+    """The API server refused an object as invalid: retrying the same object cannot help."""
 
 
 def collection_path(api_version: str, kind: str, namespace: str) -> str:
@@ -46,32 +53,77 @@ def collection_path(api_version: str, kind: str, namespace: str) -> str:
     return f"{base}/namespaces/{namespace}/{_PLURALS[kind]}"
 
 
-class Rejected(Exception):
-    """The API server refused an object as invalid: retrying the same object cannot help."""
+def _pem(data: str | bytes) -> bytes:
+    """Kubeconfig ``*-data`` fields are base64 of PEM; service accounts give PEM directly."""
+    raw = data.encode() if isinstance(data, str) else data
+    return raw if raw.lstrip().startswith(b"-----") else base64.b64decode(raw)
+
+
+def _ssl_context(info: kopf.ConnectionInfo) -> ssl.SSLContext:
+    context = ssl.create_default_context(
+        cafile=os.fspath(info.ca_path) if info.ca_path else None,
+        cadata=_pem(info.ca_data).decode() if info.ca_data else None,
+    )
+    if info.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    cert, key = info.certificate_path, info.private_key_path
+    if info.certificate_data or info.private_key_data:
+        # ssl loads client certificates from files only; keep them private and short-lived.
+        folder = Path(tempfile.mkdtemp(prefix="moorage-operator-"))
+        if info.certificate_data:
+            cert = folder / "client.crt"
+            cert.write_bytes(_pem(info.certificate_data))
+        if info.private_key_data:
+            key = folder / "client.key"
+            key.touch(mode=0o600)
+            key.write_bytes(_pem(info.private_key_data))
+    if cert:
+        context.load_cert_chain(os.fspath(cert), os.fspath(key) if key else None)
+    return context
+
+
+def _in_cluster() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and SERVICE_ACCOUNT_TOKEN.exists()
 
 
 class Kube:
-    """One shared connection pool; every call raises kopf's errors so handlers retry with backoff."""
+    """One shared connection pool; transient failures become ``kopf.TemporaryError`` (retried later)."""
 
-    def __init__(self, api: client.ApiClient) -> None:
-        self.api = api
+    def __init__(
+        self, session: aiohttp.ClientSession, server: str, token: str | None, token_file: bool
+    ) -> None:
+        self.session = session
+        self.server = server.rstrip("/")
+        self.token = token
+        self.token_file = token_file
 
     @classmethod
-    async def connect(cls) -> Kube:
-        configuration = client.Configuration()
-        if os.environ.get("KUBERNETES_SERVICE_HOST"):
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        else:
-            # KUBECONFIG is read now, not when the library was imported (tests set it late).
-            await config.load_kube_config(
-                config_file=os.environ.get("KUBECONFIG") or None,
-                client_configuration=configuration,
-                context=os.environ.get("MOORAGE_KUBE_CONTEXT") or None,
-            )
-        return cls(client.ApiClient(configuration))
+    async def connect(cls, settings: kopf.OperatorSettings) -> Kube:
+        """The same credentials kopf uses: the pod's service account, else the current kubeconfig context."""
+        info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
+            settings=settings
+        )
+        if info is None:
+            raise kopf.PermanentError("no Kubernetes credentials: neither a service account nor a kubeconfig")
+        headers = {"Accept": "application/json", "User-Agent": names.FIELD_MANAGER}
+        auth = aiohttp.BasicAuth(info.username, info.password or "") if info.username else None
+        session = aiohttp.ClientSession(
+            headers=headers,
+            auth=auth,
+            connector=aiohttp.TCPConnector(ssl=_ssl_context(info), limit=32),
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
+        )
+        return cls(session, info.server, info.token, token_file=_in_cluster())
 
     async def close(self) -> None:
-        await self.api.close()
+        await self.session.close()
+
+    def _auth_headers(self) -> dict[str, str]:
+        token = self.token
+        if self.token_file:
+            token = SERVICE_ACCOUNT_TOKEN.read_text().strip()  # the kubelet refreshes it: read it fresh
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     async def _call(
         self,
@@ -79,35 +131,36 @@ class Kube:
         path: str,
         *,
         body: Any = None,
-        query: list[tuple[str, str]] | None = None,
+        query: Mapping[str, str] | None = None,
         content_type: str = "application/json",
     ) -> Any:
+        headers = {**self._auth_headers(), "Content-Type": content_type}
+        data = json.dumps(body) if body is not None else None
         try:
-            return await self.api.call_api(
-                path,
-                method,
-                query_params=query or [],
-                header_params={"Content-Type": content_type, "Accept": "application/json"},
-                body=body,
-                response_types_map=_OBJECT,
-                auth_settings=["BearerToken"],
-                _return_http_data_only=True,
-                _preload_content=True,
-            )
-        except ApiException as exc:
-            if exc.status in (400, 422) and method in ("POST", "PUT", "PATCH"):
-                raise Rejected(f"{path.rsplit('/', 1)[-1]}: {_api_message(exc)}") from exc
-            if exc.status in (404, 409, 410):
-                raise
-            # Throttling, timeouts and server errors are transient: kopf retries after a delay.
-            raise kopf.TemporaryError(
-                f"{method} {path}: {exc.status} {exc.reason}", delay=RETRY_DELAY
-            ) from exc
+            async with self.session.request(
+                method, self.server + path, params=query, data=data, headers=headers
+            ) as response:
+                text = await response.text()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise kopf.TemporaryError(f"{method} {path}: {exc!r}", delay=RETRY_DELAY) from exc
+        if status < 300:
+            return json.loads(text) if text else {}
+        try:
+            message = str(json.loads(text).get("message") or text)
+        except ValueError:
+            message = text
+        if status in (400, 422) and method in ("POST", "PUT", "PATCH"):
+            raise Rejected(f"{path.rsplit('/', 1)[-1]}: {message}")
+        if status in (404, 409, 410):
+            raise ApiError(status, message)
+        # Throttling, authorisation hiccups and server errors: kopf retries after a delay.
+        raise kopf.TemporaryError(f"{method} {path}: {status} {message}", delay=RETRY_DELAY)
 
     async def apply(self, obj: Mapping[str, Any]) -> Any:
         meta = obj["metadata"]
         path = f"{collection_path(obj['apiVersion'], obj['kind'], meta['namespace'])}/{meta['name']}"
-        query = [("fieldManager", names.FIELD_MANAGER), ("force", "true")]
+        query = {"fieldManager": names.FIELD_MANAGER, "force": "true"}
         return await self._call(
             "PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml"
         )
@@ -119,7 +172,7 @@ class Kube:
             await self._call(
                 "POST", collection_path(obj["apiVersion"], obj["kind"], meta["namespace"]), body=obj
             )
-        except ApiException as exc:
+        except ApiError as exc:
             if exc.status == 409:
                 return False
             raise
@@ -130,25 +183,25 @@ class Kube:
         path = f"{collection_path(obj['apiVersion'], obj['kind'], meta['namespace'])}/{meta['name']}"
         try:
             await self._call("PUT", path, body=obj)
-        except ApiException as exc:
+        except ApiError as exc:
             if exc.status == 409:
                 raise kopf.TemporaryError(f"{meta['name']} changed meanwhile; re-reading", delay=1) from exc
             raise
 
     async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            result: dict[str, Any] = await self._call(
+            found: dict[str, Any] = await self._call(
                 "GET", f"{collection_path(api_version, kind, namespace)}/{name}"
             )
-        except ApiException as exc:
+        except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
-        return result
+        return found
 
     async def list(self, api_version: str, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
         result = await self._call(
-            "GET", collection_path(api_version, kind, namespace), query=[("labelSelector", selector)]
+            "GET", collection_path(api_version, kind, namespace), query={"labelSelector": selector}
         )
         return list(result.get("items") or [])
 
@@ -157,6 +210,6 @@ class Kube:
         body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Foreground"}
         try:
             await self._call("DELETE", f"{collection_path(api_version, kind, namespace)}/{name}", body=body)
-        except ApiException as exc:
+        except ApiError as exc:
             if exc.status != 404:
                 raise
