@@ -1,0 +1,153 @@
+"""Assertions on what `helm template` renders for the operator chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.charts.helm import OPERATOR_CHART, Manifest, find, kinds, render
+
+FULLNAME = "op-moorage-operator"
+CRD = OPERATOR_CHART / "crds" / "appinstances.apps.moorage.dev.yaml"
+MANAGED = {
+    "secrets",
+    "configmaps",
+    "services",
+    "deployments",
+    "horizontalpodautoscalers",
+    "poddisruptionbudgets",
+    "jobs",
+}
+
+
+def render_op(**values: str) -> list[Manifest]:
+    return render(OPERATOR_CHART, set_values=values, release="op", namespace="moorage-system")
+
+
+def rules(role: Manifest) -> dict[str, set[str]]:
+    """resource -> verbs, over every rule of a role."""
+    out: dict[str, set[str]] = {}
+    for rule in role["rules"]:
+        for resource in rule["resources"]:
+            out.setdefault(resource, set()).update(rule["verbs"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def default() -> list[Manifest]:
+    return render_op()
+
+
+def test_deployment_runs_one_kopf_with_recreate_and_health_probes(default: list[Manifest]) -> None:
+    deployment = find(default, "Deployment", FULLNAME)
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    spec = deployment["spec"]["template"]["spec"]
+    operator = spec["containers"][0]
+    assert operator["command"] == ["python", "-m", "moorage_operator"]
+    assert operator["args"] == ["--standalone"]
+    env = {e["name"]: e.get("value") for e in operator["env"]}
+    assert env["MOORAGE_WATCH_NAMESPACES"] == ""  # every namespace
+    assert env["MOORAGE_LIVENESS"] == "http://0.0.0.0:8080/healthz"
+    assert operator["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert operator["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert operator["ports"] == [{"name": "health", "containerPort": 8080, "protocol": "TCP"}]
+    assert spec["serviceAccountName"] == FULLNAME
+    assert operator["image"] == "moorage/operator:0.1.0"
+
+
+def test_security_context_matches_the_app_chart(default: list[Manifest]) -> None:
+    spec = find(default, "Deployment")["spec"]["template"]["spec"]
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["runAsUser"] == 10001
+    ctx = spec["containers"][0]["securityContext"]
+    assert ctx["readOnlyRootFilesystem"] is True
+    assert ctx["allowPrivilegeEscalation"] is False
+    assert ctx["capabilities"] == {"drop": ["ALL"]}
+    assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert {"name": "tmp", "mountPath": "/tmp"} in spec["containers"][0]["volumeMounts"]
+
+
+def test_cluster_wide_rbac_is_least_privilege(default: list[Manifest]) -> None:
+    assert "Role" not in kinds(default)
+    manager = rules(find(default, "ClusterRole", FULLNAME))
+    assert set(manager) >= MANAGED
+    for resource in MANAGED:
+        assert manager[resource] == {"get", "list", "watch", "create", "update", "patch", "delete"}
+    assert manager["pods"] == {"get", "list"}
+    assert manager["appinstances"] == {"get", "list", "watch", "patch", "update"}
+    assert manager["appinstances/status"] == {"get", "patch", "update"}
+    assert manager["events"] == {"create", "patch"}
+    assert "kopfpeerings" not in manager  # --standalone: no peering
+    framework = rules(find(default, "ClusterRole", f"{FULLNAME}-framework"))
+    assert framework == {"customresourcedefinitions": {"list", "watch"}}
+    every_rule = [r for m in default if m["kind"] == "ClusterRole" for r in m["rules"]]
+    assert not [r for r in every_rule if "*" in r["verbs"] or "*" in r["resources"] or "*" in r["apiGroups"]]
+    binding = find(default, "ClusterRoleBinding", FULLNAME)
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": FULLNAME, "namespace": "moorage-system"}
+    ]
+
+
+def test_namespaced_rbac_by_value() -> None:
+    manifests = render(
+        OPERATOR_CHART,
+        values_files=[OPERATOR_CHART / "ci" / "namespaced-values.yaml"],
+        release="op",
+        namespace="moorage-system",
+    )
+    roles = [m for m in manifests if m["kind"] == "Role"]
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+    bindings = [m for m in manifests if m["kind"] == "RoleBinding"]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["team-a", "team-b"]
+    assert [m["metadata"]["name"] for m in manifests if m["kind"] == "ClusterRole"] == [
+        f"{FULLNAME}-framework"
+    ]
+    framework = rules(find(manifests, "ClusterRole"))
+    assert framework["namespaces"] == {"list", "watch"}
+    assert set(rules(roles[0])) >= MANAGED
+    assert rules(roles[0])["kopfpeerings"] == {"get", "list", "watch", "patch"}
+    operator = find(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in operator["env"]}
+    assert env["MOORAGE_WATCH_NAMESPACES"] == "team-a,team-b"
+    assert env["MOORAGE_PEERING_NAME"] == "moorage-operator"
+    assert "args" not in operator  # peering instead of --standalone
+
+
+def test_rbac_can_be_left_to_the_platform() -> None:
+    assert not {"ClusterRole", "ClusterRoleBinding", "Role"} & set(
+        kinds(render_op(**{"rbac.create": "false"}))
+    )
+
+
+def test_the_crd_ships_from_crds_only(default: list[Manifest]) -> None:
+    assert "CustomResourceDefinition" not in kinds(default)
+    with_crds = render(OPERATOR_CHART, release="op", namespace="moorage-system", extra=["--include-crds"])
+    crd = find(with_crds, "CustomResourceDefinition")
+    assert crd == yaml.safe_load(CRD.read_text())
+    assert crd["spec"]["group"] == "apps.moorage.dev"
+    assert sorted(p.name for p in CRD.parent.iterdir()) == [CRD.name]
+
+
+def test_network_policy_allows_only_dns_and_the_api_server(default: list[Manifest]) -> None:
+    policy = find(default, "NetworkPolicy")["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in policy
+    ports: list[Any] = [p["port"] for rule in policy["egress"] for p in rule["ports"]]
+    assert ports == [53, 53, 443, 6443]
+    assert "NetworkPolicy" not in kinds(render_op(**{"networkPolicy.enabled": "false"}))
+
+
+def test_image_digest_and_extra_args() -> None:
+    manifests = render_op(
+        **{
+            "image.digest": "sha256:" + "a" * 64,
+            "image.registry": "registry.example.com",
+            "extraArgs[0]": "--verbose",
+        }
+    )
+    operator = find(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert operator["image"] == "registry.example.com/moorage/operator@sha256:" + "a" * 64
+    assert operator["args"] == ["--standalone", "--verbose"]
