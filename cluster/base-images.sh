@@ -11,11 +11,13 @@ DEBIAN_IMAGE="$LOCAL_PREFIX/debian:$DEBIAN_SUITE"
 PYTHON_IMAGE="$LOCAL_PREFIX/python:$PYTHON_BASE_TAG"
 POSTGRES_IMAGE="$LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE"
 KEY_LABEL=moorage.recipe
+DEBIAN_RECIPE_REV=3
 
 build_debian() {
-  local key; key=$(recipe_hash "$(declare -f build_debian)" "$DEBIAN_SUITE" "$(debian_mirror)")
+  # bump DEBIAN_RECIPE_REV whenever this function changes what goes into the image
+  local key; key=$(recipe_hash "debian-recipe-$DEBIAN_RECIPE_REV" "$DEBIAN_SUITE" "$(debian_mirror)")
   if [[ "$(image_label "$DEBIAN_IMAGE" $KEY_LABEL)" == "$key" ]]; then log "$DEBIAN_IMAGE cached"; return; fi
-  command -v debootstrap >/dev/null || { log "installing debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+  command -v debootstrap >/dev/null || { log "installing debootstrap"; apt_install debootstrap; }
   local t0 root; t0=$(now)
   root=$(mktemp -d "${TMPDIR:-/tmp}/moorage-rootfs.XXXXXX")
   log "debootstrap $DEBIAN_SUITE (minbase) into $root"
@@ -44,7 +46,8 @@ CFG
   find "$root/usr/share/doc" -mindepth 2 ! -name copyright -delete 2>/dev/null || true
   rm -rf "$root"/usr/share/{man,info,locale}/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log
   tar -C "$root" -c . | docker import \
-    --change "LABEL $KEY_LABEL=$key" --change 'ENV LANG=C.UTF-8' --change 'CMD ["bash"]' - "$DEBIAN_IMAGE" >/dev/null
+    --change "LABEL $KEY_LABEL=$key" --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["bash"]' - "$DEBIAN_IMAGE" >/dev/null
   rm -rf "$root"
   log "$DEBIAN_IMAGE built in $(elapsed "$t0") ($(docker image inspect -f '{{.Size}}' "$DEBIAN_IMAGE" | numfmt --to=si))"
 }

@@ -39,8 +39,7 @@ fi
 if ! command -v dockerd >/dev/null; then
   command -v apt-get >/dev/null || die "no Docker daemon and no apt-get to install docker.io"
   log "installing Debian's docker.io"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq docker.io >/dev/null || { apt-get update -qq && apt-get install -y -qq docker.io >/dev/null; }
+  apt_install docker.io
 fi
 
 args=(--host unix:///var/run/docker.sock)

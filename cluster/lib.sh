@@ -86,3 +86,9 @@ docker_ref() {
   elif [[ "$first" != *.* && "$first" != *:* && "$first" != localhost ]]; then r="docker.io/$r"; fi
   echo "$r"
 }
+
+# apt-get install, refreshing the package lists once if they are missing or stale.
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "$@" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$@" >/dev/null; }
+}
