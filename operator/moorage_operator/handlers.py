@@ -44,10 +44,12 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         settings.peering.priority = random.randint(1, 1_000_000)  # noqa: S311 - not security relevant
     settings.posting.reporting_component = names.MANAGED_BY
     settings.posting.level = logging.INFO
-    settings.persistence.finalizer = f"{names.GROUP}/finalizer"
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
+    # kopf's own bookkeeping gets its own prefix: kopf ignores every annotation under a prefix it
+    # stores state in, and our apps.moorage.dev/rotate must count as a change.
+    settings.persistence.finalizer = f"{names.KOPF_PREFIX}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.KOPF_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=names.GROUP, key="last-handled-configuration"
+        prefix=names.KOPF_PREFIX, key="last-handled-configuration"
     )
     settings.watching.server_timeout = 270
     settings.watching.client_timeout = 300

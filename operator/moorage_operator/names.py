@@ -10,6 +10,7 @@ VERSION = "v1alpha1"
 PLURAL = "appinstances"
 KIND = "AppInstance"
 FIELD_MANAGER = "moorage-operator"
+KOPF_PREFIX = "operator.moorage.dev"  # kopf's finalizer and bookkeeping annotations
 
 LABEL_NAME = "app.kubernetes.io/name"
 LABEL_INSTANCE = "app.kubernetes.io/instance"
