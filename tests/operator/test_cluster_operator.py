@@ -248,45 +248,66 @@ def test_failed_migration_degrades_and_old_pods_keep_serving(namespace: str, ope
 
 
 def test_rotation_keeps_old_tokens_valid_until_the_grace_ends(namespace: str, operator: Operator) -> None:
-    config = {"ENVIRONMENT": "staging", "ACCESS_TOKEN_TTL_SECONDS": "300", "REFRESH_TOKEN_TTL_SECONDS": "300"}
-    rotation = {"interval": "1h", "gracePeriod": "330s"}
+    # Tokens outlive the grace on purpose here, so the end of the grace is visible: the operator flags
+    # it (GracePeriodTooShort) and an unexpired token signed with the dropped key is then refused.
+    config = {"ENVIRONMENT": "staging", "ACCESS_TOKEN_TTL_SECONDS": "900"}
+    rotation = {"interval": "1h", "gracePeriod": "120s"}
     apply(instance_manifest(namespace, "gamma", config=config, secretRotation=rotation))
     obj = wait_ready(namespace, "gamma", SERVICE_IMAGE)
+    assert condition(obj, "Degraded")["reason"] == "GracePeriodTooShort"
     first_key = obj["status"]["activeKeyId"]
+    user = {"email": "rotation@moorage.dev", "password": "correct horse battery"}
+    form = {"username": user["email"], "password": user["password"]}
     with port_forward(namespace, "service/gamma", 80) as base:
-        user = {"email": "rotation@moorage.dev", "password": "correct horse battery"}
         assert httpx.post(f"{base}/api/v1/auth/register", json=user, timeout=10).status_code == 201
-        form = {"username": user["email"], "password": user["password"]}
         old = httpx.post(f"{base}/api/v1/auth/token", data=form, timeout=10).json()["access_token"]
     assert jwt.get_unverified_header(old)["kid"] == first_key
 
     kubectl("-n", namespace, "annotate", "appinstance", "gamma", f"{names.ANN_ROTATE}=now-1", "--overwrite")
 
-    def rotated() -> dict[str, Any] | None:
+    def rolled(previous: str | None) -> dict[str, Any] | None:
         current = instance(namespace, "gamma")
         st = current.get("status") or {}
-        done = condition(current, "Ready").get("status") == "True" and st.get("activeKeyId") != first_key
-        return current if done else None
+        if st.get("activeKeyId") == first_key or st.get("previousKeyId") != previous:
+            return None
+        ring = f"{st['activeKeyId']}.{previous or 'none'}"
+        pods = server_pods(namespace, "gamma")
+        settled = pods and all(p["metadata"]["annotations"].get(names.ANN_KEY_RING) == ring for p in pods)
+        return current if settled and condition(current, "Ready").get("status") == "True" else None
 
     obj = wait_for(
         "the rotation to roll out",
-        rotated,
-        timeout=READY_TIMEOUT,
+        lambda: rolled(first_key),
+        timeout=120,
         describe=lambda: describe(namespace, "gamma"),
     )
-    assert obj["status"]["previousKeyId"] == first_key
-    ring = ring_secret(namespace, "gamma")
-    assert kid(ring["SECRET_KEY_PREVIOUS"]) == first_key
-    pods = server_pods(namespace, "gamma")
-    assert {p["metadata"]["annotations"][names.ANN_KEY_RING] for p in pods} == {
-        f"{obj['status']['activeKeyId']}.{first_key}"
-    }
-    with port_forward(namespace, f"pod/{pods[0]['metadata']['name']}", 8000) as base:
+    second_key = obj["status"]["activeKeyId"]
+    assert kid(ring_secret(namespace, "gamma")["SECRET_KEY_PREVIOUS"]) == first_key
+    pod = server_pods(namespace, "gamma")[0]["metadata"]["name"]
+    with port_forward(namespace, f"pod/{pod}", 8000) as base:
         me = httpx.get(f"{base}/api/v1/users/me", headers={"Authorization": f"Bearer {old}"}, timeout=10)
-        assert me.status_code == 200, me.text
+        assert me.status_code == 200, me.text  # signed before the rotation, verified by the new pods
         new = httpx.post(f"{base}/api/v1/auth/token", data=form, timeout=10).json()["access_token"]
-    assert jwt.get_unverified_header(new)["kid"] == obj["status"]["activeKeyId"]
+    assert jwt.get_unverified_header(new)["kid"] == second_key
     assert "Rotated" in events(namespace, "gamma")
+
+    # After the grace the previous key is dropped and the pods roll again.
+    wait_for(
+        "the previous key to be dropped",
+        lambda: rolled(None),
+        timeout=300,
+        describe=lambda: describe(namespace, "gamma"),
+    )
+    assert "SECRET_KEY_PREVIOUS" not in ring_secret(namespace, "gamma")
+    pod = server_pods(namespace, "gamma")[0]["metadata"]["name"]
+    with port_forward(namespace, f"pod/{pod}", 8000) as base:
+        refused = httpx.get(f"{base}/api/v1/users/me", headers={"Authorization": f"Bearer {old}"}, timeout=10)
+        accepted = httpx.get(
+            f"{base}/api/v1/users/me", headers={"Authorization": f"Bearer {new}"}, timeout=10
+        )
+    assert refused.status_code == 401
+    assert accepted.status_code == 200
+    assert "PreviousKeyDropped" in events(namespace, "gamma")
 
 
 def test_restart_mid_migration_creates_no_second_job(namespace: str, operator: Operator) -> None:
