@@ -21,7 +21,9 @@ from tests.charts.kube import cluster_unreachable_reason, kubectl, kubectl_json,
 
 pytestmark = pytest.mark.cluster
 
-IMAGES = ["moorage/service:dev", "moorage/operator:dev", "moorage.local/postgres:15-bookworm"]
+IMAGES = ["moorage/service:dev", "moorage/operator:dev"]
+# The hermetic cluster preloads Debian's PostgreSQL; elsewhere the official image is pulled.
+HERMETIC_POSTGRES = "moorage.local/postgres:15-bookworm"
 TIMEOUT = "10m"
 
 
@@ -31,6 +33,7 @@ class Install:
     operator_namespace: str
     release: str
     operator_release: str
+    app_values: list[str]
     seconds: dict[str, float]
 
     @property
@@ -55,10 +58,16 @@ def secret_data(namespace: str, name: str) -> dict[str, str]:
 def installed() -> Iterator[Install]:
     reason = cluster_unreachable_reason()
     assert reason is None, reason
-    missing = [image for image in IMAGES if not any(name.endswith(image) for name in node_images())]
+    loaded = node_images()
+    missing = [image for image in IMAGES if not any(name.endswith(image) for name in loaded)]
     assert not missing, f"images not loaded into the kind nodes (make cluster): {missing}"
+    app_values = ["-f", str(APP_CHART / "ci" / "kind-values.yaml")]
+    if any(name.endswith(HERMETIC_POSTGRES) for name in loaded):
+        app_values += ["-f", str(APP_CHART / "ci" / "kind-hermetic-values.yaml")]
     suffix = uuid.uuid4().hex[:6]
-    inst = Install(f"charts-it-{suffix}", f"charts-it-op-{suffix}", f"it{suffix}", f"itop{suffix}", {})
+    inst = Install(
+        f"charts-it-{suffix}", f"charts-it-op-{suffix}", f"it{suffix}", f"itop{suffix}", app_values, {}
+    )
     kube_context = ["--kube-context", "kind-moorage"]
     try:
         timed(
@@ -89,8 +98,7 @@ def installed() -> Iterator[Install]:
             *kube_context,
             "--namespace",
             inst.namespace,
-            "-f",
-            str(APP_CHART / "ci" / "kind-values.yaml"),
+            *inst.app_values,
             "--wait",
             "--timeout",
             TIMEOUT,
@@ -187,8 +195,7 @@ def test_upgrade_keeps_generated_secrets_and_rolls_on_config_change(installed: I
         "kind-moorage",
         "--namespace",
         installed.namespace,
-        "-f",
-        str(APP_CHART / "ci" / "kind-values.yaml"),
+        *installed.app_values,
         "--set",
         "config.logLevel=DEBUG",
         "--wait",

@@ -286,7 +286,7 @@ def test_embedded_postgresql(default: list[Manifest]) -> None:
 
 
 def test_debian_postgresql_image_settings() -> None:
-    manifests = render(values_files=[CI / "kind-values.yaml"])
+    manifests = render(values_files=[CI / "kind-values.yaml", CI / "kind-hermetic-values.yaml"])
     spec = find(manifests, "StatefulSet", f"{FULLNAME}-postgresql")["spec"]["template"]["spec"]
     assert container(spec, "postgresql")["image"] == "moorage.local/postgres:15-bookworm"
     assert spec["securityContext"]["runAsUser"] == 100
