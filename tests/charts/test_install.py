@@ -35,6 +35,7 @@ class Install:
     operator_release: str
     app_values: list[str]
     seconds: dict[str, float]
+    notes: str = ""
 
     @property
     def fullname(self) -> str:
@@ -89,7 +90,7 @@ def installed() -> Iterator[Install]:
             TIMEOUT,
         )
         kubectl("create", "namespace", inst.namespace)
-        timed(
+        inst.notes = timed(
             inst.seconds,
             "app install --wait",
             "install",
@@ -111,6 +112,12 @@ def installed() -> Iterator[Install]:
         ):
             helm("uninstall", release, *kube_context, "--namespace", namespace, "--wait", check=False)
             kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def test_notes_explain_the_next_steps(installed: Install) -> None:
+    assert "NOTES:" in installed.notes
+    assert f"helm test {installed.release}" in installed.notes
+    assert "embedded PostgreSQL" in installed.notes
 
 
 def test_helm_test_passes(installed: Install) -> None:

@@ -157,6 +157,13 @@ def test_config_change_rolls_pods_and_secret_change_too() -> None:
     assert key["checksum/secret"] != base["checksum/secret"]
     assert key["checksum/config"] == base["checksum/config"]
 
+    def database_checksum(**values: str) -> str:
+        sts = find(render(set_values=values), "StatefulSet")
+        return str(sts["spec"]["template"]["metadata"]["annotations"]["checksum/secret"])
+
+    # A new signing key must not restart the database.
+    assert database_checksum(**{"secret.secretKey": "k" * 40}) == database_checksum()
+
 
 def test_configmap_carries_the_contract_variables(default: list[Manifest]) -> None:
     data = find(default, "ConfigMap", FULLNAME)["data"]
