@@ -38,7 +38,10 @@ from tests.operator.cluster import (  # noqa: E402 - the test helpers are the on
     write_kubeconfig,
 )
 
-BENCH_CONFIG = {"ENVIRONMENT": "staging", "DB_POOL_SIZE": "1", "DB_MAX_OVERFLOW": "2", "LOG_LEVEL": "WARNING"}
+BENCH_CONFIG = [
+    {"name": name, "value": value}
+    for name, value in {"ENVIRONMENT": "staging", "DB_POOL_SIZE": "1", "DB_MAX_OVERFLOW": "2"}.items()
+]
 
 
 def instances(namespace: str) -> list[dict[str, Any]]:

@@ -96,6 +96,15 @@ def _duration(raw: Any, default: str, where: str) -> timedelta:
         raise InvalidSpec("InvalidSpec", f"{where}: {exc}") from exc
 
 
+def _config(raw: Any) -> dict[str, str]:
+    """``[{name, value}]`` (the CRD's form) into a mapping; later duplicates win, as with env."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, list) or not all(isinstance(item, Mapping) and "name" in item for item in raw):
+        raise InvalidSpec("InvalidConfig", "spec.config must be a list of {name, value}")
+    return {str(item["name"]): str(item.get("value", "")) for item in raw}
+
+
 def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
     image = spec.get("image")
     if not isinstance(image, str) or not image:
@@ -119,7 +128,7 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
         if autoscaling.min_replicas > autoscaling.max_replicas:
             raise InvalidSpec("InvalidSpec", "spec.autoscaling.minReplicas must be <= maxReplicas")
 
-    config = {str(k): str(v) for k, v in (spec.get("config") or {}).items()}
+    config = _config(spec.get("config"))
     for name in config:
         if not _ENV_NAME.match(name):
             raise InvalidSpec("InvalidConfig", f"spec.config.{name} is not an environment variable name")

@@ -20,12 +20,17 @@ def crd() -> dict[str, Any]:
     return loaded
 
 
+def env(**values: str) -> list[dict[str, str]]:
+    """``spec.config`` in the CRD's name/value form."""
+    return [{"name": name, "value": value} for name, value in values.items()]
+
+
 def spec(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "image": "moorage/service:1",
         "replicas": 2,
         "database": {"secretRef": {"name": "db", "key": "DATABASE_URL"}},
-        "config": {"LOG_LEVEL": "DEBUG", "REFRESH_TOKEN_TTL_SECONDS": "3600"},
+        "config": env(LOG_LEVEL="DEBUG", REFRESH_TOKEN_TTL_SECONDS="3600"),
         "secretRotation": {"interval": "720h", "gracePeriod": "2h"},
     }
     base.update(overrides)

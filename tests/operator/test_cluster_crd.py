@@ -21,7 +21,7 @@ VALID: dict[str, Any] = {
         "image": "moorage/service:dev",
         "replicas": 2,
         "database": {"secretRef": {"name": "db", "key": "DATABASE_URL"}},
-        "config": {"LOG_LEVEL": "INFO"},
+        "config": [{"name": "LOG_LEVEL", "value": "INFO"}],
         "secretRotation": {"interval": "720h", "gracePeriod": "25h"},
     },
 }
@@ -117,10 +117,25 @@ INVALID: list[tuple[str, Mutation, str]] = [
         spec_set(migrations={"backoffLimit": 100}),
         "spec.migrations.backoffLimit",
     ),
-    ("config-key-lower-case", spec_set(config={"log_level": "INFO"}), "spec.config"),
-    ("config-sets-managed-variable", spec_set(config={"DATABASE_URL": "x"}), "spec.config"),
-    ("config-value-not-string", spec_set(config={"WORKERS": 2}), "spec.config.WORKERS"),
-    ("resources-unknown-name", spec_set(resources={"requests": {"gpu": "1"}}), "spec.resources.requests"),
+    (
+        "config-name-lower-case",
+        spec_set(config=[{"name": "log_level", "value": "INFO"}]),
+        "spec.config[0].name",
+    ),
+    (
+        "config-sets-managed-variable",
+        spec_set(config=[{"name": "DATABASE_URL", "value": "x"}]),
+        "spec.config[0].name",
+    ),
+    ("config-value-not-string", spec_set(config=[{"name": "WORKERS", "value": 2}]), "spec.config[0].value"),
+    ("config-value-missing", spec_set(config=[{"name": "WORKERS"}]), "spec.config[0].value"),
+    (
+        "config-duplicate-name",
+        spec_set(config=[{"name": "WORKERS", "value": "1"}, {"name": "WORKERS", "value": "2"}]),
+        "spec.config[1]",
+    ),
+    ("config-not-a-list", spec_set(config={"LOG_LEVEL": "INFO"}), "spec.config"),
+    ("resources-unknown-name", spec_set(resources={"requests": {"gpu": "1"}}), "spec.resources.requests.gpu"),
     (
         "resources-bad-quantity",
         spec_set(resources={"limits": {"memory": "lots"}}),

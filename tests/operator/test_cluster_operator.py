@@ -250,7 +250,10 @@ def test_failed_migration_degrades_and_old_pods_keep_serving(namespace: str, ope
 def test_rotation_keeps_old_tokens_valid_until_the_grace_ends(namespace: str, operator: Operator) -> None:
     # Tokens outlive the grace on purpose here, so the end of the grace is visible: the operator flags
     # it (GracePeriodTooShort) and an unexpired token signed with the dropped key is then refused.
-    config = {"ENVIRONMENT": "staging", "ACCESS_TOKEN_TTL_SECONDS": "900"}
+    config = [
+        {"name": "ENVIRONMENT", "value": "staging"},
+        {"name": "ACCESS_TOKEN_TTL_SECONDS", "value": "900"},
+    ]
     rotation = {"interval": "1h", "gracePeriod": "120s"}
     apply(instance_manifest(namespace, "gamma", config=config, secretRotation=rotation))
     obj = wait_ready(namespace, "gamma", SERVICE_IMAGE)

@@ -5,7 +5,7 @@ from moorage_operator import manifests, names
 from moorage_operator.keyring import KeyRing
 from moorage_operator.spec import parse_spec
 
-from .conftest import NOW, spec
+from .conftest import NOW, env, spec
 
 OWNER = manifests.Owner("shop", "team-a", "uid-1", {"team": "a"})
 RING = KeyRing(current="c" * 40, rotated_at=NOW)
@@ -57,7 +57,7 @@ def test_deployment_rolls_when_the_key_ring_or_config_changes() -> None:
         != (after["spec"]["template"]["metadata"]["annotations"][key])
     )
     reconfigured = manifests.deployment(
-        parse_spec(spec(config={"LOG_LEVEL": "INFO"})), OWNER, image=app.image, ring=RING
+        parse_spec(spec(config=env(LOG_LEVEL="INFO"))), OWNER, image=app.image, ring=RING
     )
     assert (
         before["spec"]["template"]["metadata"]["annotations"][names.ANN_CONFIG_HASH]
@@ -119,7 +119,7 @@ def test_hash_annotation_tracks_content() -> None:
     app = parse_spec(spec())
     a = manifests.config_map(app, OWNER)
     b = manifests.config_map(app, OWNER)
-    c = manifests.config_map(parse_spec(spec(config={"LOG_LEVEL": "INFO"})), OWNER)
+    c = manifests.config_map(parse_spec(spec(config=env(LOG_LEVEL="INFO"))), OWNER)
     h = names.ANN_APPLIED_HASH
     assert a["metadata"]["annotations"][h] == b["metadata"]["annotations"][h]
     assert a["metadata"]["annotations"][h] != c["metadata"]["annotations"][h]

@@ -285,7 +285,7 @@ def test_scheduled_rotation_follows_the_secret_timestamps() -> None:
 
 
 def test_invalid_spec_degrades_without_touching_anything() -> None:
-    world = World(config={"lower_case": "x"})
+    world = World(config={"LOG_LEVEL": "x"})
     result = world.step()
     assert not result.applies
     assert result.job_create is None

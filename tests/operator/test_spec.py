@@ -18,8 +18,9 @@ def test_defaults() -> None:
     [
         ({"image": ""}, "InvalidSpec"),
         ({"database": {}}, "InvalidSpec"),
-        ({"config": {"lower": "x"}}, "InvalidConfig"),
-        ({"config": {"SECRET_KEY": "x"}}, "InvalidConfig"),
+        ({"config": [{"name": "lower", "value": "x"}]}, "InvalidConfig"),
+        ({"config": [{"name": "SECRET_KEY", "value": "x"}]}, "InvalidConfig"),
+        ({"config": {"LOG_LEVEL": "x"}}, "InvalidConfig"),
         ({"secretRotation": {"interval": "1h", "gracePeriod": "2h"}}, "InvalidSpec"),
         ({"secretRotation": {"interval": "30d"}}, "InvalidSpec"),
         ({"autoscaling": {"minReplicas": 5, "maxReplicas": 2}}, "InvalidSpec"),
