@@ -87,37 +87,37 @@ def _key(namespace: str | None, labels: Mapping[str, str]) -> tuple[str, str]:
 
 # One index per kind of child, keyed by (namespace, instance name), fed by watch streams.
 @kopf.index("v1", "secrets", labels=MANAGED)
-def keyrings_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+async def keyrings_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
     return {_key(namespace, labels): _slim(body)}
 
 
 @kopf.index("v1", "configmaps", labels=MANAGED)
-def configmaps_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+async def configmaps_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
     return {_key(namespace, labels): _slim(body)}
 
 
 @kopf.index("v1", "services", labels=MANAGED)
-def services_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+async def services_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
     return {_key(namespace, labels): _slim(body)}
 
 
 @kopf.index("apps", "v1", "deployments", labels=MANAGED)
-def deployments_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+async def deployments_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
     return {_key(namespace, labels): _slim(body)}
 
 
 @kopf.index("autoscaling", "v2", "horizontalpodautoscalers", labels=MANAGED)
-def autoscalers_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+async def autoscalers_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
     return {_key(namespace, labels): _slim(body)}
 
 
 @kopf.index("policy", "v1", "poddisruptionbudgets", labels=MANAGED)
-def budgets_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+async def budgets_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
     return {_key(namespace, labels): _slim(body)}
 
 
 @kopf.index("batch", "v1", "jobs", labels=MANAGED)
-def jobs_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+async def jobs_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
     return {_key(namespace, labels): _slim(body)}
 
 
