@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,7 +19,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-async def migrated_database_url(postgres: PostgresServer) -> AsyncIterator[str]:
+async def migrated_database_url(postgres: PostgresServer) -> str:
     """A database upgraded to head once for the whole session."""
     from moorage import migrate
 
@@ -28,4 +28,4 @@ async def migrated_database_url(postgres: PostgresServer) -> AsyncIterator[str]:
     import anyio
 
     await anyio.to_thread.run_sync(migrate.upgrade, async_url)
-    yield url
+    return url

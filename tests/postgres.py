@@ -63,8 +63,18 @@ class PostgresServer:
         if self._as_postgres:
             shutil.chown(pwfile, "postgres", "postgres")
         self._run(
-            str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user, "--pwfile", str(pwfile),
-            "-A", "scram-sha-256", "-E", "UTF8", "--no-instructions",
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "--pwfile",
+            str(pwfile),
+            "-A",
+            "scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-instructions",
         )
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
@@ -74,7 +84,9 @@ class PostgresServer:
             )
 
     def start(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start"
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)

@@ -21,7 +21,9 @@ class ServerProcess:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
-    log_path: Path = field(default_factory=lambda: Path(tempfile.mkstemp(prefix="moorage-serve-", suffix=".log")[1]))
+    log_path: Path = field(
+        default_factory=lambda: Path(tempfile.mkstemp(prefix="moorage-serve-", suffix=".log")[1])
+    )
 
     @property
     def base_url(self) -> str:
@@ -32,7 +34,16 @@ class ServerProcess:
         started = time.perf_counter()
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "moorage.cli", "serve", "--port", str(self.port), "--host", "127.0.0.1"],
+                [
+                    sys.executable,
+                    "-m",
+                    "moorage.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--host",
+                    "127.0.0.1",
+                ],
                 env={**os.environ, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -38,9 +38,7 @@ class DatabaseSettings(BaseSettings):
         try:
             url = make_url(raw)
         except ArgumentError:
-            raise ValueError(
-                "must be a URL like postgresql://user:password@host:5432/database"
-            ) from None
+            raise ValueError("must be a URL like postgresql://user:password@host:5432/database") from None
         if url.drivername not in _ACCEPTED_DB_SCHEMES:
             raise ValueError(f"must use the postgresql scheme, not '{url.drivername}'")
         if not url.host and not url.query.get("host"):
@@ -122,9 +120,7 @@ class Settings(DatabaseSettings):
     @model_validator(mode="after")
     def _refresh_outlives_access(self) -> Settings:
         if self.refresh_token_ttl_seconds < self.access_token_ttl_seconds:
-            raise ValueError(
-                "REFRESH_TOKEN_TTL_SECONDS must be at least ACCESS_TOKEN_TTL_SECONDS"
-            )
+            raise ValueError("REFRESH_TOKEN_TTL_SECONDS must be at least ACCESS_TOKEN_TTL_SECONDS")
         return self
 
     def secret_values(self) -> list[str]:
@@ -154,14 +150,14 @@ def describe_validation_error(error: ValidationError) -> str:
 
 def load_settings() -> Settings:
     try:
-        return Settings()  # type: ignore[call-arg]  # required values come from the environment
+        return Settings()  # type: ignore[call-arg,unused-ignore]  # values come from the environment
     except ValidationError as error:
         raise ConfigurationError(describe_validation_error(error)) from None
 
 
 def load_database_settings() -> DatabaseSettings:
     try:
-        return DatabaseSettings()  # type: ignore[call-arg]
+        return DatabaseSettings()  # type: ignore[call-arg,unused-ignore]
     except ValidationError as error:
         raise ConfigurationError(describe_validation_error(error)) from None
 

@@ -113,13 +113,13 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
     """Writes to whatever sys.stdout is at emit time (test capture swaps it)."""
 
     def __init__(self) -> None:
         super().__init__(sys.stdout)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stdout
 
@@ -128,9 +128,7 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def configure_logging(
-    level: str, fmt: Literal["json", "text"], secret_literals: Iterable[str] = ()
-) -> None:
+def configure_logging(level: str, fmt: Literal["json", "text"], secret_literals: Iterable[str] = ()) -> None:
     handler = _StdoutHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(ContextFilter(secret_literals))

@@ -84,5 +84,5 @@ def verify_token(ring: KeyRing, token: str, *, expected_type: TokenType) -> Prin
         user_id=user_id,
         is_superuser=bool(claims.get("su", False)),
         token_type=expected_type,
-        key_id=kid,
+        key_id=str(kid),
     )

@@ -6,10 +6,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
-
 from moorage.app import create_app
 from moorage.config import Settings
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 CURRENT_KEY = "current-signing-key-0123456789abcdef0123"
 PREVIOUS_KEY = "previous-signing-key-0123456789abcdef012"
@@ -25,7 +24,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "rate_limit_requests": 100_000,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
@@ -60,7 +59,9 @@ async def client(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[Asy
         yield http
 
 
-async def register(client: AsyncClient, email: str, password: str = "correct horse battery") -> dict[str, Any]:
+async def register(
+    client: AsyncClient, email: str, password: str = "correct horse battery"
+) -> dict[str, Any]:
     response = await client.post("/api/v1/auth/register", json={"email": email, "password": password})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()

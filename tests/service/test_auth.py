@@ -4,9 +4,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from httpx import AsyncClient
-
 from moorage.keys import KeyRing, key_id
 from moorage.tokens import TokenType, issue_token
+
 from tests.service.conftest import (
     CURRENT_KEY,
     PREVIOUS_KEY,
@@ -42,7 +42,9 @@ async def test_duplicate_email_conflicts(client: AsyncClient) -> None:
 
 async def test_wrong_password_and_unknown_user(client: AsyncClient) -> None:
     await register(client, "bob@example.com")
-    wrong = await client.post("/api/v1/auth/token", data={"username": "bob@example.com", "password": "nope-nope"})
+    wrong = await client.post(
+        "/api/v1/auth/token", data={"username": "bob@example.com", "password": "nope-nope"}
+    )
     assert_envelope(wrong, 401, "invalid_credentials")
     missing = await client.post(
         "/api/v1/auth/token", data={"username": "ghost@example.com", "password": "whatever1"}
@@ -70,7 +72,11 @@ async def test_token_signed_with_previous_key_verifies(client: AsyncClient) -> N
     user = await register(client, "rotated@example.com")
     old_ring = KeyRing.from_secrets(PREVIOUS_KEY)
     token = issue_token(
-        old_ring, user_id=uuid.UUID(user["id"]), is_superuser=False, token_type=TokenType.access, ttl_seconds=60
+        old_ring,
+        user_id=uuid.UUID(user["id"]),
+        is_superuser=False,
+        token_type=TokenType.access,
+        ttl_seconds=60,
     )
     response = await client.get("/api/v1/users/me", headers=bearer(token))
     assert response.status_code == 200, response.text
@@ -124,7 +130,9 @@ async def test_refresh_issues_new_pair_and_types_are_not_interchangeable(client:
 async def test_token_for_deleted_user_is_rejected_on_account_routes(client: AsyncClient) -> None:
     await register(client, "gone@example.com")
     tokens = await login(client, "gone@example.com")
-    assert (await client.delete("/api/v1/users/me", headers=bearer(tokens["access_token"]))).status_code == 204
+    assert (
+        await client.delete("/api/v1/users/me", headers=bearer(tokens["access_token"]))
+    ).status_code == 204
     assert_envelope(
         await client.get("/api/v1/users/me", headers=bearer(tokens["access_token"])), 401, "invalid_token"
     )

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from moorage.cli import main
 from moorage.config import Settings
 

@@ -31,7 +31,8 @@ async def test_malformed_json_is_422(client: AsyncClient) -> None:
 
 async def test_unexpected_field_is_rejected(client: AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/auth/register", json={"email": "x@example.com", "password": "long enough", "is_superuser": True}
+        "/api/v1/auth/register",
+        json={"email": "x@example.com", "password": "long enough", "is_superuser": True},
     )
     error = assert_envelope(response, 422, "validation_error")
     assert error["details"][0]["field"] == "body.is_superuser"
@@ -58,7 +59,21 @@ async def test_request_id_is_echoed_or_generated(client: AsyncClient) -> None:
 
 
 async def test_insane_request_id_is_replaced(client: AsyncClient) -> None:
-    response = await client.get("/api/v1/nowhere", headers={"X-Request-ID": "evil\tid with spaces" + "x" * 200})
+    response = await client.get(
+        "/api/v1/nowhere", headers={"X-Request-ID": "evil\tid with spaces" + "x" * 200}
+    )
     error = assert_envelope(response, 404, "not_found")
     assert error["request_id"] != "evil"
     assert " " not in response.headers["x-request-id"]
+
+
+async def test_nul_characters_are_rejected_not_500(client: AsyncClient) -> None:
+    from tests.service.conftest import auth_headers
+
+    headers = await auth_headers(client, "nul@example.com")
+    response = await client.post("/api/v1/items", json={"title": "a\u0000b"}, headers=headers)
+    assert_envelope(response, 422, "validation_error")
+    login = await client.post(
+        "/api/v1/auth/token", data={"username": "x\u0000@example.com", "password": "whatever1"}
+    )
+    assert_envelope(login, 401, "invalid_credentials")

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-
 from moorage import __version__
 from moorage.app import create_app
+
 from tests.postgres import PostgresServer
 from tests.service.conftest import assert_envelope, auth_headers, make_settings
 
@@ -28,7 +28,10 @@ async def test_metrics_use_route_templates_and_report_the_pool(client: AsyncClie
     body = (await client.get("/metrics")).text
     assert 'http_requests_total{method="GET",route="/api/v1/items/{item_id}",status="200"} 1.0' in body
     assert item_id not in body
-    assert 'http_request_duration_seconds_bucket{le="0.005",method="GET",route="/api/v1/items/{item_id}"}' in body
+    assert (
+        'http_request_duration_seconds_bucket{le="0.005",method="GET",route="/api/v1/items/{item_id}"}'
+        in body
+    )
     assert "moorage_db_pool_size 5.0" in body
     assert "moorage_db_pool_checked_out" in body
 

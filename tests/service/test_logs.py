@@ -4,10 +4,9 @@ import json
 import logging
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-
 from moorage.logs import configure_logging, redact
 from moorage.request_context import bind_request_id, reset_request_id
+from opentelemetry.sdk.trace import TracerProvider
 
 SECRET = "signing-key-that-must-never-be-logged-000"
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import asyncpg
-
 from moorage import migrate
+
 from tests.postgres import PostgresServer
 
 

@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-
 from moorage.app import create_app
+
 from tests.service.conftest import assert_envelope, make_settings
 
 

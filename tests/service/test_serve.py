@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 import signal
 import socket
+import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -104,7 +104,13 @@ def test_logs_traces_and_graceful_shutdown(server: ServerProcess, receiver: Otlp
     assert any("connection pool disposed" in line["message"] for line in lines[-3:]), lines[-3:]
 
     raw = server.output()
-    for secret in (PASSWORD, CURRENT_KEY, tokens["access_token"], tokens["refresh_token"], "moorage-test-password"):
+    for secret in (
+        PASSWORD,
+        CURRENT_KEY,
+        tokens["access_token"],
+        tokens["refresh_token"],
+        "moorage-test-password",
+    ):
         assert secret not in raw
 
     deadline = time.monotonic() + 10
@@ -116,5 +122,9 @@ def test_logs_traces_and_graceful_shutdown(server: ServerProcess, receiver: Otlp
     assert not [name for name in names if name.endswith(("http send", "http receive"))]
     me_spans = [span for span in receiver.spans if span.name == "GET /api/v1/users/me"]
     assert me_spans[0].trace_id.hex() == me_line["trace_id"]
-    db_spans = [span for span in receiver.spans if span.trace_id == me_spans[0].trace_id and span.name != me_spans[0].name]
+    db_spans = [
+        span
+        for span in receiver.spans
+        if span.trace_id == me_spans[0].trace_id and span.name != me_spans[0].name
+    ]
     assert db_spans, [(s.name, s.trace_id.hex()) for s in receiver.spans]

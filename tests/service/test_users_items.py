@@ -3,16 +3,18 @@ from __future__ import annotations
 import uuid
 
 from httpx import AsyncClient
+from moorage.models import User
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from moorage.models import User
 from tests.service.conftest import assert_envelope, auth_headers, login
 
 
 async def test_item_crud(client: AsyncClient) -> None:
     headers = await auth_headers(client, "owner@example.com")
-    created = await client.post("/api/v1/items", json={"title": "boat", "description": "a small one"}, headers=headers)
+    created = await client.post(
+        "/api/v1/items", json={"title": "boat", "description": "a small one"}, headers=headers
+    )
     assert created.status_code == 201
     item_id = created.json()["id"]
     fetched = await client.get(f"/api/v1/items/{item_id}", headers=headers)
@@ -36,7 +38,9 @@ async def test_items_pagination_reports_total(client: AsyncClient) -> None:
 
 async def test_page_size_is_capped(client: AsyncClient) -> None:
     headers = await auth_headers(client, "greedy@example.com")
-    error = assert_envelope(await client.get("/api/v1/items?limit=101", headers=headers), 422, "validation_error")
+    error = assert_envelope(
+        await client.get("/api/v1/items?limit=101", headers=headers), 422, "validation_error"
+    )
     assert error["details"][0]["field"] == "query.limit"
 
 
@@ -46,7 +50,10 @@ async def test_other_users_item_is_forbidden(client: AsyncClient) -> None:
     item_id = (await client.post("/api/v1/items", json={"title": "private"}, headers=alice)).json()["id"]
     for method in ("GET", "PATCH", "DELETE"):
         response = await client.request(
-            method, f"/api/v1/items/{item_id}", headers=mallory, json={"title": "x"} if method == "PATCH" else None
+            method,
+            f"/api/v1/items/{item_id}",
+            headers=mallory,
+            json={"title": "x"} if method == "PATCH" else None,
         )
         assert_envelope(response, 403, "forbidden")
     listing = (await client.get("/api/v1/items", headers=mallory)).json()

@@ -54,7 +54,10 @@ class RateLimitMiddleware:
                     "Too many requests; retry later.",
                     {"limit": self.limit, "window_seconds": self.window, "retry_after": retry_after},
                 ),
-                [(b"retry-after", str(retry_after).encode()), (b"x-ratelimit-limit", str(self.limit).encode())],
+                [
+                    (b"retry-after", str(retry_after).encode()),
+                    (b"x-ratelimit-limit", str(self.limit).encode()),
+                ],
             )
             return
         await self.app(scope, receive, send)

@@ -38,8 +38,9 @@ async def _run_online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=context.config.attributes["database_url"], target_metadata=Base.metadata,
-                      literal_binds=True)
+    context.configure(
+        url=context.config.attributes["database_url"], target_metadata=Base.metadata, literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -30,9 +30,7 @@ class ItemRepository:
         await self._session.delete(item)
         await self._session.flush()
 
-    async def page(
-        self, *, owner_id: uuid.UUID | None, limit: int, offset: int
-    ) -> tuple[list[Item], int]:
+    async def page(self, *, owner_id: uuid.UUID | None, limit: int, offset: int) -> tuple[list[Item], int]:
         count = select(func.count()).select_from(Item)
         query = select(Item).order_by(Item.created_at, Item.id).limit(limit).offset(offset)
         if owner_id is not None:

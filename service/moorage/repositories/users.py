@@ -16,7 +16,8 @@ class UserRepository:
         return await self._session.get(User, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
-        return await self._session.scalar(select(User).where(User.email == email))
+        user: User | None = await self._session.scalar(select(User).where(User.email == email))
+        return user
 
     async def add(self, user: User) -> User:
         self._session.add(user)

@@ -5,19 +5,21 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from moorage.schemas.text import StoredText
+
 
 class ItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
+    title: StoredText = Field(min_length=1, max_length=200)
+    description: StoredText | None = Field(default=None, max_length=10_000)
 
 
 class ItemUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
+    title: StoredText | None = Field(default=None, min_length=1, max_length=200)
+    description: StoredText | None = Field(default=None, max_length=10_000)
 
 
 class ItemPublic(BaseModel):

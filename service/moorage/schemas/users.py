@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from moorage.schemas.text import StoredText
+
 NormalisedEmail = Annotated[EmailStr, AfterValidator(lambda value: value.lower())]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 
@@ -15,13 +17,13 @@ class UserCreate(BaseModel):
 
     email: NormalisedEmail
     password: Password
-    full_name: str | None = Field(default=None, max_length=200)
+    full_name: StoredText | None = Field(default=None, max_length=200)
 
 
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    full_name: str | None = Field(default=None, max_length=200)
+    full_name: StoredText | None = Field(default=None, max_length=200)
     password: Password | None = None
 
 

@@ -39,7 +39,8 @@ class AuthService:
             raise ConflictError("A user with this email already exists.", code="email_taken") from None
 
     async def login(self, email: str, password: str) -> TokenPair:
-        user = await self._users.get_by_email(email.lower())
+        # NUL cannot be in a stored address, and PostgreSQL would refuse to compare it.
+        user = None if "\x00" in email else await self._users.get_by_email(email.lower())
         valid = await verify_password(password, user.hashed_password if user else None)
         if user is None or not valid:
             raise UnauthorizedError("Incorrect email or password.", code="invalid_credentials")

@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.errors import ForbiddenError, NotFoundError
-from moorage.models import Item
+from moorage.models import Item, User
 from moorage.repositories.items import ItemRepository
 from moorage.schemas.items import ItemCreate, ItemUpdate
 from moorage.tokens import Principal
@@ -15,8 +15,8 @@ class ItemService:
     def __init__(self, session: AsyncSession) -> None:
         self._items = ItemRepository(session)
 
-    async def create(self, principal: Principal, data: ItemCreate) -> Item:
-        return await self._items.add(Item(owner_id=principal.user_id, **data.model_dump()))
+    async def create(self, owner: User, data: ItemCreate) -> Item:
+        return await self._items.add(Item(owner_id=owner.id, **data.model_dump()))
 
     async def get(self, principal: Principal, item_id: uuid.UUID) -> Item:
         item = await self._items.get(item_id)

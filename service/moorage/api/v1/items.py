@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from moorage.api.deps import PageDep, PrincipalDep, SessionDep
+from moorage.api.deps import CurrentUserDep, PageDep, PrincipalDep, SessionDep
 from moorage.schemas.common import Page
 from moorage.schemas.items import ItemCreate, ItemPublic, ItemUpdate
 from moorage.services.items import ItemService
@@ -13,8 +13,9 @@ router = APIRouter(prefix="/items", tags=["items"])
 
 
 @router.post("", response_model=ItemPublic, status_code=status.HTTP_201_CREATED)
-async def create_item(data: ItemCreate, principal: PrincipalDep, session: SessionDep) -> ItemPublic:
-    return ItemPublic.model_validate(await ItemService(session).create(principal, data))
+async def create_item(data: ItemCreate, owner: CurrentUserDep, session: SessionDep) -> ItemPublic:
+    # The owner is loaded, not taken from the token: a deleted account must not create rows.
+    return ItemPublic.model_validate(await ItemService(session).create(owner, data))
 
 
 @router.get("", response_model=Page[ItemPublic])
