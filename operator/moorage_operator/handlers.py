@@ -29,7 +29,7 @@ MANAGED: dict[str, Any] = {
     names.LABEL_MANAGED_BY: names.MANAGED_BY,
     names.LABEL_OWNER: kopf.PRESENT,
 }
-RESYNC_SECONDS = float(os.environ.get("MOORAGE_RESYNC_SECONDS", "5"))
+RESYNC_SECONDS = float(os.environ.get("MOORAGE_RESYNC_SECONDS", "3"))
 
 
 @kopf.on.startup()
