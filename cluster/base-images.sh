@@ -84,3 +84,5 @@ case $what in
     ;;
   *) die "unknown base image: $what" ;;
 esac
+# drop superseded builds of these images (untagged leftovers carrying our label)
+docker image prune -f --filter "label=$KEY_LABEL" >/dev/null

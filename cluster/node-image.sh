@@ -113,5 +113,9 @@ LABEL moorage.recipe=$KEY
 DOCKERFILE
 nicely docker build -q -t "$NODE_IMAGE" "$work/state" >/dev/null
 rm -rf "$work"
+# node images of older recipes are 1-2 GB each: keep only this one
+docker images --format '{{.Repository}}:{{.Tag}}' \
+  | grep -E "^$LOCAL_PREFIX/(kind-node|kind-node-base|k8s/[^:]+):" | grep -v -e "-$KEY\$" -e ":$KEY\$" \
+  | xargs -r docker rmi >/dev/null 2>&1 || true
 step "done: $NODE_IMAGE ($(docker image inspect -f '{{.Size}}' "$NODE_IMAGE" | numfmt --to=si))"
 echo "$NODE_IMAGE"

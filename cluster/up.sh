@@ -10,10 +10,12 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 T0=$(now)
 
+# A registry's /v2/ endpoint answers 200 or 401 (auth needed); a proxy refusing
+# the connection answers something else, and no network answers nothing.
 registry_answers() {
   local code
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 https://registry-1.docker.io/v2/ 2>/dev/null || true)
-  [[ -n "$code" && "$code" != 000 ]]
+  [[ "$code" == 200 || "$code" == 401 ]]
 }
 
 case "${MOORAGE_HERMETIC:-auto}" in
