@@ -74,8 +74,8 @@ USER 10001:10001
 
 FROM runtime AS operator
 COPY --from=build-operator /app/.venv /app/.venv
-ENTRYPOINT ["kopf"]
-CMD ["run", "--standalone", "--all-namespaces", "-m", "moorage_operator"]
+# `kopf run` with its settings from the environment (operator/moorage_operator/__main__.py)
+ENTRYPOINT ["python", "-m", "moorage_operator"]
 
 # The last stage is the default target.
 FROM runtime AS service
