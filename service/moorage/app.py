@@ -9,11 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 from moorage import __version__
-from moorage.api.v1.router import api_router
+from moorage.api.v1.router import include_api
 from moorage.config import Settings, get_settings
 from moorage.db.engine import create_database
 from moorage.exception_handlers import install_exception_handlers
@@ -22,6 +21,7 @@ from moorage.logs import configure_logging
 from moorage.metrics import create_metrics
 from moorage.middleware.access_log import AccessLogMiddleware
 from moorage.middleware.catch_all import CatchAllMiddleware
+from moorage.middleware.compression import CompressionMiddleware
 from moorage.middleware.metrics import MetricsMiddleware
 from moorage.middleware.rate_limit import RateLimitMiddleware
 from moorage.middleware.request_id import RequestIdMiddleware
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.database = database
     app.state.metrics = metrics = create_metrics(database.engine)
 
-    app.include_router(api_router)
+    include_api(app)
     install_exception_handlers(app)
 
     if settings.metrics_enabled:
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             window_seconds=settings.rate_limit_window_seconds,
             exempt_prefixes=RATE_LIMIT_EXEMPT,
         )
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(CompressionMiddleware, minimum_size=1024)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

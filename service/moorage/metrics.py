@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -40,6 +40,23 @@ class Metrics:
     requests: Counter
     latency: Histogram
     in_progress: Gauge
+    # Labelled children cached: labels() takes a lock and validates on every call.
+    _counters: dict[tuple[str, str, int], Counter] = field(default_factory=dict)
+    _histograms: dict[tuple[str, str], Histogram] = field(default_factory=dict)
+
+    def count(self, method: str, route: str, status: int) -> None:
+        key = (method, route, status)
+        child = self._counters.get(key)
+        if child is None:
+            child = self._counters[key] = self.requests.labels(method, route, str(status))
+        child.inc()
+
+    def observe(self, method: str, route: str, seconds: float) -> None:
+        key = (method, route)
+        child = self._histograms.get(key)
+        if child is None:
+            child = self._histograms[key] = self.latency.labels(method, route)
+        child.observe(seconds)
 
 
 def create_metrics(engine: AsyncEngine) -> Metrics:

@@ -69,3 +69,16 @@ async def test_readiness_follows_the_database(own_postgres: PostgresServer) -> N
         assert statuses[-1] == 200, statuses
         assert (await client.get("/api/v1/health/live")).status_code == 200
     await app.state.database.dispose()
+
+
+async def test_gzip_only_when_asked(client: AsyncClient) -> None:
+    headers = await auth_headers(client, "zip@example.com")
+    for n in range(30):
+        await client.post(
+            "/api/v1/items", json={"title": f"item {n}", "description": "y" * 100}, headers=headers
+        )
+    zipped = await client.get("/api/v1/items?limit=30", headers={**headers, "Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json()["total"] == 30
+    plain = await client.get("/api/v1/items?limit=30", headers={**headers, "Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers

@@ -35,5 +35,5 @@ class MetricsMiddleware:
             self.metrics.in_progress.dec()
             template = self.templates.resolve(scope["path"])
             method = scope["method"]
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
+            self.metrics.count(method, template, status)
+            self.metrics.observe(method, template, time.perf_counter() - started)
