@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import anyio
 import pytest
+from moorage import migrate
 
 from tests.postgres import PostgresServer
 
@@ -18,14 +20,14 @@ def postgres() -> Iterator[PostgresServer]:
         server.destroy()
 
 
+async def create_migrated_database(postgres: PostgresServer, name: str) -> str:
+    """A new database upgraded to head; returns its postgresql:// URL."""
+    url = await postgres.create_database(name)
+    await anyio.to_thread.run_sync(migrate.upgrade, url.replace("postgresql://", "postgresql+asyncpg://"))
+    return url
+
+
 @pytest.fixture(scope="session")
 async def migrated_database_url(postgres: PostgresServer) -> str:
-    """A database upgraded to head once for the whole session."""
-    from moorage import migrate
-
-    url = await postgres.create_database("moorage_test")
-    async_url = url.replace("postgresql://", "postgresql+asyncpg://")
-    import anyio
-
-    await anyio.to_thread.run_sync(migrate.upgrade, async_url)
-    return url
+    """Shared by tests that roll back their transaction; servers in other processes get their own."""
+    return await create_migrated_database(postgres, "moorage_test")

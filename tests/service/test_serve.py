@@ -6,12 +6,15 @@ import json
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import anyio
 import httpx
 import pytest
 
+from tests.conftest import create_migrated_database
 from tests.otlp_receiver import OtlpReceiver
+from tests.postgres import PostgresServer
 from tests.server_process import ServerProcess
 from tests.service.conftest import CURRENT_KEY
 
@@ -25,10 +28,11 @@ def receiver() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture
-def server(migrated_database_url: str, receiver: OtlpReceiver) -> Iterator[ServerProcess]:
+async def server(postgres: PostgresServer, receiver: OtlpReceiver) -> AsyncIterator[ServerProcess]:
+    database_url = await create_migrated_database(postgres, "serve")
     process = ServerProcess(
         env={
-            "DATABASE_URL": migrated_database_url,
+            "DATABASE_URL": database_url,
             "SECRET_KEY": CURRENT_KEY,
             "ENVIRONMENT": "production",
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
@@ -37,7 +41,7 @@ def server(migrated_database_url: str, receiver: OtlpReceiver) -> Iterator[Serve
             "OTEL_SERVICE_NAME": "moorage-test",
         }
     )
-    process.start()
+    await anyio.to_thread.run_sync(process.start)
     yield process
     process.kill()
 
