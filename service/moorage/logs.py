@@ -18,7 +18,8 @@ from opentelemetry import trace
 
 from moorage.request_context import current_request_id
 
-_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Attributes every record has, plus uvicorn's terminal-colour duplicate of its message.
+_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 _CONTEXT_ATTRS = ("request_id", "trace_id", "span_id")
 _MASK = "***"
 _SECRET_KEY_NAMES = re.compile(r"(?i)password|passwd|secret|token|authorization|api[_-]?key|cookie")
