@@ -77,3 +77,22 @@ async def test_nul_characters_are_rejected_not_500(client: AsyncClient) -> None:
         "/api/v1/auth/token", data={"username": "x\u0000@example.com", "password": "whatever1"}
     )
     assert_envelope(login, 401, "invalid_credentials")
+
+
+async def test_cors_follows_settings(migrated_database_url: str) -> None:
+    from moorage.app import create_app
+    from tests.service.conftest import make_settings
+
+    app = create_app(
+        make_settings(migrated_database_url, cors_origins="https://app.example"), configure_logs=False
+    )
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client:
+        preflight = await client.options(
+            "/api/v1/items",
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        foreign = await client.get("/api/v1/health/live", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in foreign.headers
+    await app.state.database.dispose()
