@@ -81,6 +81,7 @@ async def test_nul_characters_are_rejected_not_500(client: AsyncClient) -> None:
 
 async def test_cors_follows_settings(migrated_database_url: str) -> None:
     from moorage.app import create_app
+
     from tests.service.conftest import make_settings
 
     app = create_app(
