@@ -185,19 +185,28 @@ async def _observe(
 
 
 async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) -> None:
+    created: set[str] = set()
+
+    def key(obj: Mapping[str, Any]) -> str:
+        return f"{obj['kind']}/{obj['metadata']['name']}"
+
     # The key ring first: every later object refers to the keys it holds.
-    if result.secret_create is not None and not await kube.create(result.secret_create):
-        raise kopf.TemporaryError("the key ring exists but is not in the cache yet", delay=1)
+    if result.secret_create is not None:
+        if not await kube.create(result.secret_create):
+            raise kopf.TemporaryError("the key ring exists but is not in the cache yet", delay=1)
+        created.add(key(result.secret_create))
     if result.secret_replace is not None:
         await kube.replace(result.secret_replace)
     for obj in result.applies:
-        await kube.apply(obj)
+        if await kube.apply(obj):
+            created.add(key(obj))
     for ref in result.deletes:
         await kube.delete(ref.api_version, ref.kind, namespace, ref.name)
-    if result.job_create is not None:
-        await kube.create(result.job_create)
+    if result.job_create is not None and await kube.create(result.job_create):
+        created.add(key(result.job_create))
     for event in result.events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        if event.creates is None or event.creates in created:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
 
 async def reconcile(

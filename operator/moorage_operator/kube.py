@@ -125,7 +125,7 @@ class Kube:
             token = SERVICE_ACCOUNT_TOKEN.read_text().strip()  # the kubelet refreshes it: read it fresh
         return {"Authorization": f"Bearer {token}"} if token else {}
 
-    async def _call(
+    async def _request(
         self,
         method: str,
         path: str,
@@ -133,7 +133,7 @@ class Kube:
         body: Any = None,
         query: Mapping[str, str] | None = None,
         content_type: str = "application/json",
-    ) -> Any:
+    ) -> tuple[int, Any]:
         headers = {**self._auth_headers(), "Content-Type": content_type}
         data = json.dumps(body) if body is not None else None
         try:
@@ -145,7 +145,7 @@ class Kube:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise kopf.TemporaryError(f"{method} {path}: {exc!r}", delay=RETRY_DELAY) from exc
         if status < 300:
-            return json.loads(text) if text else {}
+            return status, (json.loads(text) if text else {})
         try:
             message = str(json.loads(text).get("message") or text)
         except ValueError:
@@ -157,13 +157,19 @@ class Kube:
         # Throttling, authorisation hiccups and server errors: kopf retries after a delay.
         raise kopf.TemporaryError(f"{method} {path}: {status} {message}", delay=RETRY_DELAY)
 
-    async def apply(self, obj: Mapping[str, Any]) -> Any:
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        _, result = await self._request(method, path, **kwargs)
+        return result
+
+    async def apply(self, obj: Mapping[str, Any]) -> bool:
+        """Server-side apply; ``True`` when this call created the object (201)."""
         meta = obj["metadata"]
         path = f"{collection_path(obj['apiVersion'], obj['kind'], meta['namespace'])}/{meta['name']}"
         query = {"fieldManager": names.FIELD_MANAGER, "force": "true"}
-        return await self._call(
+        status, _ = await self._request(
             "PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml"
         )
+        return status == 201
 
     async def create(self, obj: Mapping[str, Any]) -> bool:
         """Create; ``False`` when it already exists (a deterministic name made the retry harmless)."""

@@ -63,6 +63,9 @@ class Event:
     type: str
     reason: str
     message: str
+    # "Kind/name" of an object this event announces the creation of: posted only if this call created it
+    # (a stale cache can plan a creation twice; the second one finds the object already there).
+    creates: str | None = None
 
 
 @dataclass(slots=True)
@@ -209,7 +212,10 @@ def _apply(result: Plan, desired: dict[str, Any], seen: Mapping[str, Any] | None
     result.applies.append(desired)
     if seen is None:
         meta = desired["metadata"]
-        result.events.append(Event(NORMAL, "Created", f"created {desired['kind']} {meta['name']}"))
+        kind = desired["kind"]
+        result.events.append(
+            Event(NORMAL, "Created", f"created {kind} {meta['name']}", f"{kind}/{meta['name']}")
+        )
     return True
 
 
@@ -230,7 +236,14 @@ def _plan_keyring(
     if decision.action is Action.CREATED:
         if observed.keyring is None:
             result.secret_create = manifests.keyring_secret(ring, owner)
-            result.events.append(Event(NORMAL, "KeyRingCreated", f"signing key {ring.current_id} created"))
+            result.events.append(
+                Event(
+                    NORMAL,
+                    "KeyRingCreated",
+                    f"signing key {ring.current_id} created",
+                    f"Secret/{names.keyring_name(instance.name)}",
+                )
+            )
         else:
             result.secret_replace = manifests.keyring_secret(ring, owner, resource_version=version)
             result.events.append(
@@ -312,7 +325,12 @@ def _plan_migration(
         else:
             result.job_create = manifests.migration_job(app, owner, image=app.image, inputs=inputs)
             result.events.append(
-                Event(NORMAL, "MigrationStarted", f"migrating for {app.image} in {wanted_job}")
+                Event(
+                    NORMAL,
+                    "MigrationStarted",
+                    f"migrating for {app.image} in {wanted_job}",
+                    f"Job/{wanted_job}",
+                )
             )
             migration["state"] = "Running"
             notes.progressing.append(("Migrating", f"migration Job {wanted_job} started for {app.image}"))
