@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,42 +78,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-class BareServer(ServerProcess):
-    def start(self, timeout: float = 60.0) -> float:
-        started = time.perf_counter()
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "bench.bare_app:app",
-                    "--port",
-                    str(self.port),
-                    "--host",
-                    "127.0.0.1",
-                    "--workers",
-                    "1",
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
-                env={**os.environ, **self.env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )
-        while time.perf_counter() - started < timeout:
-            try:
-                if httpx.get(f"{self.base_url}/api/v1/health/live", timeout=1).status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise TimeoutError(self.output())
+def bare_uvicorn(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--host", "127.0.0.1",
+        "--workers", "1", "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
 
 
 async def seed(database_url: str) -> tuple[str, str]:
@@ -220,9 +188,8 @@ async def main() -> None:
             Variant("(b) moorage production"),
             Variant("(c) moorage 100% traced"),
         ]
-        measure(
-            variants[0], BareServer(env={"DATABASE_URL": url}), item_id, token, args.seconds, args.connections
-        )
+        bare = ServerProcess(env={"DATABASE_URL": url}, command=bare_uvicorn, cwd=str(ROOT))
+        measure(variants[0], bare, item_id, token, args.seconds, args.connections)
         measure(variants[1], ServerProcess(env=common), item_id, token, args.seconds, args.connections)
         with OtlpReceiver() as receiver:
             traced = {

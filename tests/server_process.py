@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,10 +17,16 @@ import httpx
 from tests.postgres import free_port
 
 
+def moorage_serve(port: int) -> list[str]:
+    return [sys.executable, "-m", "moorage.cli", "serve", "--port", str(port), "--host", "127.0.0.1"]
+
+
 @dataclass
 class ServerProcess:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
+    command: Callable[[int], list[str]] = moorage_serve
+    cwd: str = "/"
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(
         default_factory=lambda: Path(tempfile.mkstemp(prefix="moorage-serve-", suffix=".log")[1])
@@ -34,25 +41,16 @@ class ServerProcess:
         started = time.perf_counter()
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "moorage.cli",
-                    "serve",
-                    "--port",
-                    str(self.port),
-                    "--host",
-                    "127.0.0.1",
-                ],
+                self.command(self.port),
                 env={**os.environ, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                cwd="/",
+                cwd=self.cwd,
             )
         deadline = started + timeout
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"moorage serve exited early:\n{self.output()}")
+                raise RuntimeError(f"server exited early:\n{self.output()}")
             try:
                 if httpx.get(f"{self.base_url}/api/v1/health/live", timeout=1).status_code == 200:
                     return time.perf_counter() - started
@@ -60,7 +58,7 @@ class ServerProcess:
                 pass
             time.sleep(0.05)
         self.kill()
-        raise TimeoutError(f"moorage serve did not become live:\n{self.output()}")
+        raise TimeoutError(f"server did not become live:\n{self.output()}")
 
     def terminate(self, timeout: float = 30.0) -> int:
         assert self.process is not None

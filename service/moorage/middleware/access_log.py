@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Iterable
 
-from moorage.middleware.asgi import ASGIApp, Message, Receive, Scope, Send
+from moorage.middleware.asgi import ASGIApp, Receive, Scope, Send, StatusRecorder
 
 logger = logging.getLogger("moorage.access")
 
@@ -20,18 +20,12 @@ class AccessLogMiddleware:
         if scope["type"] != "http" or scope["path"] in self.skip_paths:
             await self.app(scope, receive, send)
             return
-        status = 500
+        response = StatusRecorder(send)
         started = time.perf_counter()
-
-        async def capture_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         try:
-            await self.app(scope, receive, capture_status)
+            await self.app(scope, receive, response.send)
         finally:
+            status = response.status
             duration_ms = round((time.perf_counter() - started) * 1000, 2)
             client = scope.get("client")
             logger.info(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from moorage.metrics import Metrics
-from moorage.middleware.asgi import ASGIApp, Message, Receive, Scope, Send
+from moorage.middleware.asgi import ASGIApp, Receive, Scope, Send, StatusRecorder
 from moorage.route_templates import RouteTemplates
 
 
@@ -19,21 +19,14 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500
+        response = StatusRecorder(send)
         started = time.perf_counter()
-
-        async def capture_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         self.metrics.in_progress.inc()
         try:
-            await self.app(scope, receive, capture_status)
+            await self.app(scope, receive, response.send)
         finally:
             self.metrics.in_progress.dec()
             template = self.templates.resolve(scope["path"])
             method = scope["method"]
-            self.metrics.count(method, template, status)
+            self.metrics.count(method, template, response.status)
             self.metrics.observe(method, template, time.perf_counter() - started)

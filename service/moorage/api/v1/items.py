@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, status
 
 from moorage.api.deps import CurrentUserDep, PageDep, PrincipalDep, SessionDep
-from moorage.schemas.common import Page
+from moorage.schemas.common import Page, page_of
 from moorage.schemas.items import ItemCreate, ItemPublic, ItemUpdate
 from moorage.services.items import ItemService
 
@@ -21,12 +21,8 @@ async def create_item(data: ItemCreate, owner: CurrentUserDep, session: SessionD
 @router.get("", response_model=Page[ItemPublic])
 async def list_items(principal: PrincipalDep, session: SessionDep, page: PageDep) -> Page[ItemPublic]:
     items, total = await ItemService(session).page(principal, limit=page.limit, offset=page.offset)
-    return Page[ItemPublic](
-        items=[ItemPublic.model_validate(i) for i in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    result: Page[ItemPublic] = page_of(ItemPublic, items, total, page.limit, page.offset)
+    return result
 
 
 @router.get("/{item_id}", response_model=ItemPublic)

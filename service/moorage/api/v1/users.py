@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, status
 
 from moorage.api.deps import CurrentUserDep, PageDep, PrincipalDep, SessionDep
-from moorage.schemas.common import Page
+from moorage.schemas.common import Page, page_of
 from moorage.schemas.users import UserPublic, UserUpdate
 from moorage.services.users import UserService
 
@@ -30,12 +30,8 @@ async def delete_me(user: CurrentUserDep, session: SessionDep) -> None:
 @router.get("", response_model=Page[UserPublic])
 async def list_users(principal: PrincipalDep, session: SessionDep, page: PageDep) -> Page[UserPublic]:
     users, total = await UserService(session).page(principal, limit=page.limit, offset=page.offset)
-    return Page[UserPublic](
-        items=[UserPublic.model_validate(u) for u in users],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    result: Page[UserPublic] = page_of(UserPublic, users, total, page.limit, page.offset)
+    return result
 
 
 @router.get("/{user_id}", response_model=UserPublic)
