@@ -200,12 +200,26 @@ def test_privileged_and_host_network_pods_run(kubectl: Kubectl, namespace: str) 
 
 def test_kubectl_top_pods_returns_figures(kubectl: Kubectl) -> None:
     figures = re.compile(r"^\S+\s+\d+m\s+\d+Mi\s*$", re.MULTILINE)
+    last: list[str] = []
 
     def top() -> str | None:
         proc = kubectl.run("top", "pods", "-n", "kube-system", check=False)
+        last[:] = [proc.stdout, proc.stderr]
         return proc.stdout if proc.returncode == 0 and figures.search(proc.stdout) else None
 
-    out = wait_for("kubectl top pods to report figures", top, 240, 5)
+    try:
+        out = wait_for("kubectl top pods to report figures", top, 240, 5)
+    except AssertionError:
+        print("last kubectl top output:", *last, sep="\n")
+        for args in (
+            ("get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "yaml"),
+            ("get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/kube-system/pods"),
+            ("-n", "kube-system", "logs", "deploy/metrics-server", "--tail=60"),
+        ):
+            proc = kubectl.run(*args, check=False)
+            print(f"$ kubectl {' '.join(args)}", proc.stdout, proc.stderr, sep="\n")
+        print(dump_namespace(kubectl, "kube-system"))
+        raise
     print(out)
 
 
