@@ -58,7 +58,7 @@ build_from_recipe() { # <image> <recipe dir> [flatten]
   if [[ "$(image_label "$image" $KEY_LABEL)" == "$key" ]]; then log "$image cached"; return; fi
   local t0; t0=$(now)
   log "building $image"
-  nicely docker build -q --build-arg "BASE=$DEBIAN_IMAGE" --label "$KEY_LABEL=$key" -t "$image" "$dir" >/dev/null
+  docker_build -q --build-arg "BASE=$DEBIAN_IMAGE" --label "$KEY_LABEL=$key" -t "$image" "$dir" >/dev/null
   if [[ -n "$flatten" ]]; then
     # one layer, so files the recipe deleted from the Debian base take no space
     local cid changes=()

@@ -48,7 +48,7 @@ build_component() { # <local name> <binary path> <node ref> [apt packages]
   local ctx="$work/c-$name" image="$LOCAL_PREFIX/k8s/$name:$K8S_VERSION-$KEY"
   mkdir -p "$ctx"
   cp "$bin" "$ctx/"
-  nicely docker build -q -f "$CLUSTER_DIR/node/component.Dockerfile" --build-arg "BASE=$DEBIAN_IMAGE" \
+  docker_build -q -f "$CLUSTER_DIR/node/component.Dockerfile" --build-arg "BASE=$DEBIAN_IMAGE" \
     --build-arg "BIN=$(basename "$bin")" --build-arg "PACKAGES=$packages" -t "$image" "$ctx" >/dev/null
   node_ref[$image]=$ref
   rm -rf "$ctx"
@@ -67,7 +67,7 @@ build_component local-path-provisioner "$(comp_bin local-path-provisioner)" \
 build_component metrics-server "$(comp_bin metrics-server)" "$LOCAL_PREFIX/metrics-server:$METRICS_SERVER_VERSION"
 pause_image="$LOCAL_PREFIX/k8s/pause:$KEY"
 mkdir -p "$work/c-pause" && cp "$(comp_bin pause)" "$work/c-pause/"
-docker build -q -f "$CLUSTER_DIR/node/pause.Dockerfile" -t "$pause_image" "$work/c-pause" >/dev/null
+docker_build -q -f "$CLUSTER_DIR/node/pause.Dockerfile" -t "$pause_image" "$work/c-pause" >/dev/null
 node_ref[$pause_image]="$(want_ref pause) registry.k8s.io/pause:3.10"
 # the local-path helper pod runs sh/mkdir/rm from our Debian base; the dev
 # database image is stable, so it is preloaded too (saves a kind load per cluster)
@@ -83,7 +83,7 @@ sed -e "s#__PROVISIONER_IMAGE__#$LOCAL_PREFIX/local-path-provisioner:$LOCAL_PATH
 cp "$K8S_BIN"/{kubelet,kubeadm,kubectl} "$(comp_bin crictl)" "$work/ctx/bin/"
 (cd "$CLUSTER_DIR/runc-wrapper" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$work/ctx/bin/runc-wrapper" .)
 node_base="$LOCAL_PREFIX/kind-node-base:$K8S_VERSION-$KEY"
-nicely docker build -q --build-arg "BASE=$DEBIAN_IMAGE" --build-arg "K8S_VERSION=$K8S_VERSION" \
+docker_build -q --build-arg "BASE=$DEBIAN_IMAGE" --build-arg "K8S_VERSION=$K8S_VERSION" \
   -t "$node_base" "$work/ctx" >/dev/null
 
 step "5/5 preloading images into the node's containerd"
@@ -111,7 +111,7 @@ FROM $node_base
 COPY containerd/ /var/lib/containerd/
 LABEL moorage.recipe=$KEY
 DOCKERFILE
-nicely docker build -q -t "$NODE_IMAGE" "$work/state" >/dev/null
+docker_build -q -t "$NODE_IMAGE" "$work/state" >/dev/null
 rm -rf "$work"
 # node images of older recipes are 1-2 GB each: keep only this one
 docker images --format '{{.Repository}}:{{.Tag}}' \
