@@ -71,6 +71,7 @@ def installed() -> Iterator[Install]:
     )
     kube_context = ["--kube-context", "kind-moorage"]
     try:
+        kubectl("create", "namespace", inst.namespace)  # the operator's Role goes there
         timed(
             inst.seconds,
             "operator install --wait",
@@ -89,7 +90,6 @@ def installed() -> Iterator[Install]:
             "--timeout",
             TIMEOUT,
         )
-        kubectl("create", "namespace", inst.namespace)
         inst.notes = timed(
             inst.seconds,
             "app install --wait",
@@ -130,7 +130,6 @@ def test_helm_test_passes(installed: Install) -> None:
         "kind-moorage",
         "--namespace",
         installed.namespace,
-        "--logs",
         "--timeout",
         "5m",
     )
