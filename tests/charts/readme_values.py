@@ -121,7 +121,7 @@ def rendered_readme(chart: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
-    stale = []
+    stale: list[str] = []
     for chart in (APP_CHART, OPERATOR_CHART):
         wanted = rendered_readme(chart)
         path = chart / "README.md"

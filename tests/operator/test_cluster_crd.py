@@ -26,7 +26,7 @@ VALID: dict[str, Any] = {
     },
 }
 
-Mutation = Callable[[dict[str, Any]], None]
+Mutation = Callable[[dict[str, Any]], object]
 
 
 def spec_set(**values: Any) -> Mutation:
