@@ -130,8 +130,8 @@ def main(argv: list[str]) -> int:
                 stale.append(str(path))
             else:
                 path.write_text(wanted)
-    for path in stale:
-        print(f"stale: {path} (run: uv run python -m tests.charts.readme_values)")
+    for stale_path in stale:
+        print(f"stale: {stale_path} (run: uv run python -m tests.charts.readme_values)")
     return 1 if stale else 0
 
 
