@@ -1,0 +1,297 @@
+"""The operator path: the operator chart, then AppInstances; upgrades, a failing migration and a key
+rotation, each under in-cluster load. The operator watches this module's namespace only.
+
+Run: make cluster && uv run --frozen pytest -m cluster e2e/suite/test_operator.py
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import yaml
+
+from e2e.conftest import REPO_ROOT, SERVICE_IMAGE, Kubectl, wait_for
+from e2e.suite.conftest import Figures, create_namespace, delete_namespace
+from e2e.suite.kube import (
+    OPERATOR_CHART,
+    OPERATOR_IMAGE,
+    Api,
+    Load,
+    helm,
+    pod_ready,
+    postgres_image,
+    split_image,
+    start_toolbox,
+    timestamp,
+)
+
+pytestmark = pytest.mark.cluster
+
+EXAMPLE = REPO_ROOT / "examples" / "appinstance.yaml"
+SMALL = {"requests": {"cpu": "20m", "memory": "96Mi"}, "limits": {"memory": "512Mi"}}
+READY_TIMEOUT = 300
+
+
+@dataclass
+class Operated:
+    kube: Kubectl
+    namespace: str
+
+    def instance(self, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.kube.json("-n", self.namespace, "get", "appinstance", name)
+        return found
+
+    def describe(self, name: str) -> str:
+        return self.kube.run(
+            "-n", self.namespace, "get", f"appinstance/{name}", "-o", "yaml", check=False
+        ).stdout
+
+    def wait_ready(self, name: str, image: str) -> dict[str, Any]:
+        def ready() -> dict[str, Any] | None:
+            obj = self.instance(name)
+            status = obj.get("status") or {}
+            if (
+                condition(obj, "Ready").get("status") == "True"
+                and status.get("currentImage") == image
+                and status.get("observedGeneration") == obj["metadata"]["generation"]
+            ):
+                return obj
+            return None
+
+        try:
+            found: dict[str, Any] = wait_for(f"{name} Ready on {image}", ready, READY_TIMEOUT, 2)
+        except AssertionError:
+            print(self.describe(name))
+            raise
+        return found
+
+    def patch(self, name: str, patch: dict[str, Any]) -> None:
+        self.kube.run(
+            "-n", self.namespace, "patch", "appinstance", name, "--type=merge", "-p", json.dumps(patch)
+        )
+
+    def server_pods(self, name: str) -> list[dict[str, Any]]:
+        selector = f"app.kubernetes.io/instance={name},app.kubernetes.io/component=server"
+        items = self.kube.json("-n", self.namespace, "get", "pods", "-l", selector)["items"]
+        return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+    def rolled(self, name: str, ring: str | None = None) -> bool:
+        """The Deployment's rollout is complete (on the given key ring when one is given)."""
+        deploy = self.kube.json("-n", self.namespace, "get", "deployment", name)
+        annotations = deploy["spec"]["template"]["metadata"].get("annotations") or {}
+        status = deploy["status"]
+        return (
+            (ring is None or annotations.get("apps.moorage.dev/key-ring") == ring)
+            and status.get("observedGeneration") == deploy["metadata"]["generation"]
+            and status.get("updatedReplicas") == status.get("replicas") == status.get("readyReplicas")
+        )
+
+
+def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return dict(cond)
+    return {}
+
+
+def example(kind: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(EXAMPLE.read_text()) if d and d["kind"] == kind]
+
+
+def instance_manifest(name: str, **spec: Any) -> dict[str, Any]:
+    base = example("AppInstance")[0]
+    config = [
+        {"name": "ENVIRONMENT", "value": "staging"},
+        {"name": "RATE_LIMIT_ENABLED", "value": "false"},  # all load comes from one pod
+    ]
+    return {
+        "apiVersion": base["apiVersion"],
+        "kind": "AppInstance",
+        "metadata": {"name": name},
+        "spec": {
+            **base["spec"],
+            "image": SERVICE_IMAGE,
+            "replicas": 2,
+            "resources": SMALL,
+            "config": config,
+            **spec,
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def operated(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[Operated]:
+    namespace = create_namespace(kubectl, request, "operator")
+    repository, tag = split_image(OPERATOR_IMAGE)
+    helm(
+        kubectl,
+        "upgrade",
+        "--install",
+        "moorage-operator",
+        str(OPERATOR_CHART),
+        "-n",
+        namespace,
+        "-f",
+        str(OPERATOR_CHART / "ci" / "kind-values.yaml"),
+        "--set",
+        f"image.repository={repository}",
+        "--set",
+        f"image.tag={tag}",
+        "--set",
+        f"watchNamespaces={{{namespace}}}",
+        "--wait",
+        "--timeout",
+        "5m",
+    )
+    # The example's throwaway PostgreSQL, with an image this cluster has.
+    database = example("Secret") + example("Service") + example("Deployment")
+    database[2]["spec"]["template"]["spec"]["containers"][0]["image"] = postgres_image()
+    kubectl.apply(database, namespace)
+    start_toolbox(kubectl, namespace)
+    kubectl.run("-n", namespace, "rollout", "status", "deploy/example-db", "--timeout=180s", timeout=200)
+    yield Operated(kubectl, namespace)
+    # Instances carry the operator's finalizer: delete them while the operator still runs.
+    kubectl.run(
+        "-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", check=False, timeout=150
+    )
+    helm(kubectl, "uninstall", "moorage-operator", "-n", namespace, "--wait", check=False)
+    delete_namespace(kubectl, namespace)
+
+
+def test_appinstance_ready_then_image_change_under_load(
+    operated: Operated, kubectl: Kubectl, service_image_v2: str, figures: Figures
+) -> None:
+    ns = operated.namespace
+    kubectl.apply(instance_manifest("app"), ns)
+    operated.wait_ready("app", SERVICE_IMAGE)
+
+    load = Load(kubectl, ns, f"http://app.{ns}.svc", rate=20).start()
+    wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
+    operated.patch("app", {"spec": {"image": service_image_v2}})
+    obj = operated.wait_ready("app", service_image_v2)
+    kubectl.run("-n", ns, "rollout", "status", "deploy/app", "--timeout=180s", timeout=200)
+    time.sleep(5)
+    result = load.stop()
+    figures.add("image change", result)
+
+    # The migration Job of the new image finished before the Deployment moved to it.
+    job_name = obj["status"]["migration"]["jobName"]
+    job = kubectl.json("-n", ns, "get", "job", job_name)
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == service_image_v2
+    job_done = timestamp(job["status"]["completionTime"])
+    replica_sets = kubectl.json("-n", ns, "get", "rs", "-l", "app.kubernetes.io/instance=app")["items"]
+    new_rs = [
+        rs
+        for rs in replica_sets
+        if rs["spec"]["template"]["spec"]["containers"][0]["image"] == service_image_v2
+    ]
+    assert len(new_rs) == 1
+    rs_created = timestamp(new_rs[0]["metadata"]["creationTimestamp"])
+    print(f"migration {job_name} completed at {job_done:.0f}; new ReplicaSet at {rs_created:.0f}")
+    assert job_done <= rs_created
+    assert {p["spec"]["containers"][0]["image"] for p in operated.server_pods("app")} == {service_image_v2}
+    assert result.requests > 0
+    assert result.failures == 0, result.summary
+
+
+def test_failing_migration_degrades_while_the_old_version_serves(
+    operated: Operated, kubectl: Kubectl, service_image_v2: str, figures: Figures
+) -> None:
+    ns = operated.namespace
+    obj = operated.wait_ready("app", service_image_v2)
+    pods_before = sorted(p["metadata"]["uid"] for p in operated.server_pods("app"))
+    bad_url = "postgresql://moorage:wrong-password@example-db:5432/moorage"
+    kubectl.run("-n", ns, "create", "secret", "generic", "bad-db", f"--from-literal=DATABASE_URL={bad_url}")
+    load = Load(kubectl, ns, f"http://app.{ns}.svc", rate=20).start()
+    wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
+    # Another image whose migration cannot succeed: its Job uses a wrong database password.
+    database = {**obj["spec"]["database"], "migrationSecretRef": {"name": "bad-db"}}
+    operated.patch(
+        "app",
+        {
+            "spec": {
+                "image": SERVICE_IMAGE,
+                "database": database,
+                "migrations": {"backoffLimit": 0, "timeoutSeconds": 120},
+            }
+        },
+    )
+
+    def degraded() -> dict[str, Any] | None:
+        current = operated.instance("app")
+        return current if condition(current, "Degraded").get("reason") == "MigrationFailed" else None
+
+    try:
+        failed = wait_for("app Degraded (MigrationFailed)", degraded, READY_TIMEOUT, 2)
+    finally:
+        time.sleep(10)  # a wrong rollout would show itself by now
+        result = load.stop()
+        figures.add("failed migration", result)
+    message = condition(failed, "Degraded")["message"]
+    print(f"Degraded: {message}")
+    assert "password" in message.lower() or "authentication" in message.lower(), message
+    assert failed["status"]["currentImage"] == service_image_v2
+    deployment = kubectl.json("-n", ns, "get", "deployment", "app")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == service_image_v2
+    assert sorted(p["metadata"]["uid"] for p in operated.server_pods("app")) == pods_before
+    assert result.requests > 0
+    assert result.failures == 0, result.summary
+
+
+def test_secret_rotation_under_load(operated: Operated, kubectl: Kubectl, figures: Figures) -> None:
+    ns = operated.namespace
+    # Tokens outlive the grace on purpose, so its end shows: an unexpired old token is then refused.
+    # (The operator flags such a grace as Degraded/GracePeriodTooShort, and stays Ready.)
+    rotation = {"interval": "1h", "gracePeriod": "120s"}
+    kubectl.apply(instance_manifest("rot", secretRotation=rotation), ns)
+    first = operated.wait_ready("rot", SERVICE_IMAGE)["status"]["activeKeyId"]
+    api = Api(kubectl, ns, f"http://rot.{ns}.svc")
+
+    load = Load(kubectl, ns, api.base, rate=20).start()
+    old_token = load.token  # obtained before the rotation; the load keeps using it throughout
+    wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
+    kubectl.run(
+        "-n",
+        ns,
+        "annotate",
+        "appinstance",
+        "rot",
+        f"apps.moorage.dev/rotate={time.time():.0f}",
+        "--overwrite",
+    )
+
+    def rotated() -> str | None:
+        status = operated.instance("rot").get("status") or {}
+        active = status.get("activeKeyId")
+        return active if active != first and status.get("previousKeyId") == first else None
+
+    try:
+        new = wait_for("a new key id", rotated, 120, 1)
+        ring = f"{new}.{first}"
+
+        wait_for(f"pods rolled to key ring {ring}", lambda: operated.rolled("rot", ring), 240, 2)
+        assert all(pod_ready(p) for p in operated.server_pods("rot"))
+        still = api.request("GET", "/api/v1/users/me", token=old_token)
+        assert still.status == 200, f"pre-rotation token refused after the rollout: {still}"
+    finally:
+        result = load.stop()
+        figures.add("rotation", result)
+    assert result.requests > 0
+    assert result.failures == 0, result.summary
+
+    # Once the grace ends the previous key is dropped, the pods roll again and the old token is refused.
+    def dropped() -> bool:
+        status = operated.instance("rot").get("status") or {}
+        return not status.get("previousKeyId") and operated.rolled("rot") and not operated.rolled("rot", ring)
+
+    wait_for("the previous key dropped and the pods rolled", dropped, 300, 3)
+    answers = [api.request("GET", "/api/v1/users/me", token=old_token).status for _ in range(4)]
+    assert answers == [401] * 4, f"pre-rotation token after the grace: {answers}"
+    fresh = api.register_and_login(f"after-{uuid.uuid4().hex[:8]}@moorage.dev")
+    assert api.request("GET", "/api/v1/users/me", token=fresh).status == 200
