@@ -60,7 +60,10 @@ def is_ready(obj: dict[str, Any]) -> bool:
 
 def apply_and_wait(namespace: str, names: list[str], timeout: float) -> dict[str, float]:
     """Apply the instances in one request; return seconds from apply to Ready for each."""
-    docs = [instance_manifest(namespace, name, config=BENCH_CONFIG) for name in names]
+    docs = [
+        instance_manifest(namespace, name, config=BENCH_CONFIG, migrations={"timeoutSeconds": 1800})
+        for name in names
+    ]
     start = time.monotonic()
     apply(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": docs}))
     ready: dict[str, float] = {}
@@ -76,16 +79,45 @@ def apply_and_wait(namespace: str, names: list[str], timeout: float) -> dict[str
     return ready
 
 
-def job_seconds(namespace: str) -> list[float]:
-    jobs = json.loads(kubectl("-n", namespace, "get", "jobs", "-o", "json"))["items"]
-    spans = []
-    for job in jobs:
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def phases(namespace: str) -> dict[str, list[float]]:
+    """Per instance, from the cluster's own timestamps (1 s resolution): where the time went.
+
+    reaction: AppInstance created -> its migration Job created (the operator's share);
+    job: Job started -> Job complete (the migration itself, pod start included);
+    gate: Job complete -> Deployment created (the operator noticing and rolling out).
+    """
+
+    def items(kind: str) -> dict[str, dict[str, Any]]:
+        listed = json.loads(kubectl("-n", namespace, "get", kind, "-o", "json"))["items"]
+        return {
+            o["metadata"]["labels"].get("apps.moorage.dev/instance", o["metadata"]["name"]): o for o in listed
+        }
+
+    instances_, jobs, deployments = items("appinstances"), items("jobs"), items("deployments")
+    out: dict[str, list[float]] = {"reaction": [], "job": [], "gate": []}
+    for name, obj in instances_.items():
+        job, dep = jobs.get(name), deployments.get(name)
+        if job is None:
+            continue
+        created = _time(obj["metadata"]["creationTimestamp"])
+        out["reaction"].append((_time(job["metadata"]["creationTimestamp"]) - created).total_seconds())
         st = job.get("status") or {}
         if st.get("startTime") and st.get("completionTime"):
-            begin = datetime.fromisoformat(st["startTime"].replace("Z", "+00:00"))
-            end = datetime.fromisoformat(st["completionTime"].replace("Z", "+00:00"))
-            spans.append((end - begin).total_seconds())
-    return spans
+            out["job"].append((_time(st["completionTime"]) - _time(st["startTime"])).total_seconds())
+            if dep is not None:
+                gate = _time(dep["metadata"]["creationTimestamp"]) - _time(st["completionTime"])
+                out["gate"].append(gate.total_seconds())
+    return out
+
+
+def summary(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    return f"median {statistics.median(values):.1f} s, max {max(values):.1f} s (n={len(values)})"
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -129,21 +161,21 @@ def main() -> None:
     try:
         time.sleep(3)
         single = apply_and_wait(namespace, ["solo"], args.timeout)["solo"]
+        print(f"  single instance: apply -> Ready {single:.1f} s (measured first, alone)", flush=True)
         names = [f"bench-{i:03d}" for i in range(args.count)]
         ready = apply_and_wait(namespace, names, args.timeout)
         rss = peak_rss_mib(operator.pid)
-        jobs = job_seconds(namespace)
+        spent = phases(namespace)
         every = max(ready.values())
         print(f"operator benchmark ({args.count} AppInstances, 1 replica each, kind context {CONTEXT})")
         print(f"  single instance: apply -> Ready          {single:7.1f} s   (target <= 30 s)")
         print(f"  {args.count} instances: apply -> all Ready      {every:7.1f} s   (target <= 180 s)")
         print(f"  {args.count} instances: median apply -> Ready   {statistics.median(ready.values()):7.1f} s")
         print(f"  ratio all-Ready / single (same run)      {every / single:7.2f}")
-        if jobs:
-            print(
-                f"  migration Job duration: median {statistics.median(jobs):.1f} s, "
-                f"max {max(jobs):.1f} s over {len(jobs)} Jobs"
-            )
+        print(f"  migration Job run (start -> complete):   {summary(spent['job'])}")
+        print(f"  operator reaction (apply -> Job):        {summary(spent['reaction'])}")
+        print(f"  operator gate (Job done -> Deployment):  {summary(spent['gate'])}")
+        print(f"  load average (1/5/15 min) at the end:    {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
         print(f"  operator peak RSS                        {rss:7.1f} MiB (target <= 150 MB)")
         print(f"  operator log: {workdir / 'operator.log'}")
     finally:
