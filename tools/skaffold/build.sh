@@ -30,4 +30,7 @@ cd "$work"
 ldflags="-s -w -X $module/pkg/skaffold/version.version=$SKAFFOLD_VERSION"
 nice -n "${MOORAGE_NICE:-10}" go build -trimpath -ldflags "$ldflags" -o "$BIN/skaffold.new" ./cmd/skaffold
 mv "$BIN/skaffold.new" "$BIN/skaffold"
+# No usage reports or update checks: they would only time out where no network answers.
+"$BIN/skaffold" config set --global collect-metrics false >/dev/null
+"$BIN/skaffold" config set --global update-check false >/dev/null
 "$BIN/skaffold" version
