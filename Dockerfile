@@ -43,19 +43,19 @@ COPY pyproject.toml uv.lock README.md ./
 
 FROM build-base AS build-service
 RUN --mount=type=secret,id=extra_ca \
-    . /usr/local/bin/ca.sh && uv sync --frozen --no-dev --no-install-project
+    . /usr/local/bin/ca.sh && uv sync --frozen --no-default-groups --no-install-project
 COPY service ./service
 COPY operator ./operator
 RUN --mount=type=secret,id=extra_ca \
-    . /usr/local/bin/ca.sh && uv sync --frozen --no-dev --no-editable && slim-venv
+    . /usr/local/bin/ca.sh && uv sync --frozen --no-default-groups --no-editable && slim-venv
 
 FROM build-base AS build-operator
 RUN --mount=type=secret,id=extra_ca \
-    . /usr/local/bin/ca.sh && uv sync --frozen --no-dev --extra operator --no-install-project
+    . /usr/local/bin/ca.sh && uv sync --frozen --no-default-groups --extra operator --no-install-project
 COPY service ./service
 COPY operator ./operator
 RUN --mount=type=secret,id=extra_ca \
-    . /usr/local/bin/ca.sh && uv sync --frozen --no-dev --extra operator --no-editable && slim-venv
+    . /usr/local/bin/ca.sh && uv sync --frozen --no-default-groups --extra operator --no-editable && slim-venv
 
 # ---- runtime: non-root, read-only root filesystem friendly -------------------
 FROM ${BASE_IMAGE} AS runtime
