@@ -92,3 +92,11 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq "$@" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$@" >/dev/null; }
 }
+
+# Whether the kind cluster exists. (Not `kind get clusters | grep -q`: with
+# pipefail, grep's early exit can fail kind with SIGPIPE and the pipeline.)
+cluster_exists() {
+  local clusters
+  clusters=$("$MOORAGE_BIN/kind" get clusters 2>/dev/null || true)
+  grep -qx "$CLUSTER_NAME" <<<"$clusters"
+}

@@ -48,7 +48,7 @@ if ca=$(host_ca_bundle); then build_args+=(--secret "id=extra_ca,src=$ca"); fi
 
 # ---- the cluster: reuse it when it runs our node image, else (re)create ----
 node="$CLUSTER_NAME-control-plane"
-if kind_cmd get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+if cluster_exists; then
   current=$(docker inspect -f '{{.Config.Image}}' "$node" 2>/dev/null || true)
   if [[ "$current" != "$NODE_IMAGE" ]]; then
     log "cluster $CLUSTER_NAME runs $current, want $NODE_IMAGE: re-creating"
@@ -59,7 +59,7 @@ if kind_cmd get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
     log "reusing cluster $CLUSTER_NAME"
   fi
 fi
-if ! kind_cmd get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+if ! cluster_exists; then
   t=$(now)
   log "creating cluster $CLUSTER_NAME from $NODE_IMAGE"
   kind_cmd create cluster --name "$CLUSTER_NAME" --image "$NODE_IMAGE" --config "$config" --wait 3m
