@@ -17,7 +17,7 @@ from tests.charts.helm import APP_CHART, KUBE_VERSION, OPERATOR_CHART, helm, mat
 from tests.charts.kube import cluster_unreachable_reason, has_api, kubectl
 
 UNREACHABLE = cluster_unreachable_reason()
-pytestmark = pytest.mark.skipif(UNREACHABLE is not None, reason=UNREACHABLE or "")
+pytestmark = [pytest.mark.cluster, pytest.mark.skipif(UNREACHABLE is not None, reason=UNREACHABLE or "")]
 
 # Kinds whose API comes from a CRD the cluster may not have: checked only when it is served.
 OPTIONAL_APIS = {"HTTPRoute": "gateway.networking.k8s.io/v1", "ServiceMonitor": "monitoring.coreos.com/v1"}
