@@ -71,7 +71,8 @@ def apply_and_wait(namespace: str, names: list[str], timeout: float) -> dict[str
         if time.monotonic() - start > timeout:
             missing = sorted(set(names) - set(ready))
             print(
-                f"  timed out after {timeout:.0f} s: {len(ready)} of {len(names)} Ready; not Ready: {missing[:10]}"
+                f"  timed out after {timeout:.0f} s: {len(ready)} of {len(names)} Ready;",
+                f"not Ready: {missing[:10]}",
             )
             return ready
         for obj in instances(namespace):
@@ -175,7 +176,8 @@ def main() -> None:
         print(f"  {args.count} instances: apply -> all Ready      {every:7.1f} s   (target <= 180 s)")
         if ready:
             print(
-                f"  {args.count} instances: median apply -> Ready   {statistics.median(ready.values()):7.1f} s"
+                f"  {args.count} instances: median apply -> Ready  ",
+                f"{statistics.median(ready.values()):7.1f} s",
             )
         print(f"  ratio all-Ready / single (same run)      {every / single:7.2f}")
         print(f"  migration Job run (start -> complete):   {summary(spent['job'])}")
