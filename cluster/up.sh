@@ -68,6 +68,9 @@ fi
 for _ in $(seq 1 60); do kc get --raw /readyz >/dev/null 2>&1 && break; sleep 2; done
 kc get --raw /readyz >/dev/null || die "the API server of $CLUSTER_NAME does not answer"
 
+# metrics-server first: it starts while our images build and load
+sed "s#__IMAGE__#$METRICS_IMAGE#" "$CLUSTER_DIR/manifests/metrics-server.yaml" | kc apply -f - >/dev/null
+
 # ---- our images ----
 t=$(now)
 log "building $SERVICE_IMAGE and $OPERATOR_IMAGE"
@@ -78,8 +81,7 @@ t=$(now)
 kind_cmd load docker-image --name "$CLUSTER_NAME" "$SERVICE_IMAGE" "$OPERATOR_IMAGE" >/dev/null
 log "images loaded in $(elapsed "$t")"
 
-# ---- add-ons ----
-sed "s#__IMAGE__#$METRICS_IMAGE#" "$CLUSTER_DIR/manifests/metrics-server.yaml" | kc apply -f - >/dev/null
+# ---- add-ons: rollouts are awaited at the end ----
 kc -n kube-system rollout status deploy/metrics-server --timeout=180s >/dev/null
 kc get storageclass standard >/dev/null || die "no StorageClass \"standard\" in the cluster"
 kc -n local-path-storage rollout status deploy/local-path-provisioner --timeout=180s >/dev/null
