@@ -22,7 +22,7 @@ def main() -> int:
     parser.add_argument("--body", help="raw request body")
     parser.add_argument("--content-type", default="application/json")
     parser.add_argument("--header", action="append", default=[], help="NAME=VALUE")
-    parser.add_argument("--timeout", type=float, default=15)
+    parser.add_argument("--timeout", type=float, default=60)
     args = parser.parse_args()
     headers = dict(h.split("=", 1) for h in args.header)
     data = None

@@ -206,7 +206,7 @@ class Api:
             all_headers["Authorization"] = f"Bearer {token}"
         for key, value in all_headers.items():
             args += ["--header", f"{key}={value}"]
-        proc = self.kube.run("-n", self.namespace, "exec", "toolbox", "--", *args, timeout=60)
+        proc = self.kube.run("-n", self.namespace, "exec", "toolbox", "--", *args, timeout=90)
         answer = json.loads(proc.stdout.strip().splitlines()[-1])
         return Response(answer["status"], answer["headers"], answer["body"])
 

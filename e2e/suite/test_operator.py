@@ -129,11 +129,14 @@ def instance_manifest(name: str, **spec: Any) -> dict[str, Any]:
 def operated(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[Operated]:
     namespace = create_namespace(kubectl, request, "operator")
     repository, tag = split_image(OPERATOR_IMAGE)
+    # Its own release name: the chart's cluster-scoped objects are named after the release, and
+    # `make up` or `skaffold run` may have a "moorage-operator" release in the cluster already.
+    release = f"moorage-operator-{namespace.rsplit('-', 1)[-1]}"
     helm(
         kubectl,
         "upgrade",
         "--install",
-        "moorage-operator",
+        release,
         str(OPERATOR_CHART),
         "-n",
         namespace,
@@ -160,7 +163,7 @@ def operated(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[Opera
     kubectl.run(
         "-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", check=False, timeout=150
     )
-    helm(kubectl, "uninstall", "moorage-operator", "-n", namespace, "--wait", check=False)
+    helm(kubectl, "uninstall", release, "-n", namespace, "--wait", check=False)
     delete_namespace(kubectl, namespace)
 
 
