@@ -53,10 +53,19 @@ if cluster_exists; then
   if [[ "$current" != "$NODE_IMAGE" ]]; then
     log "cluster $CLUSTER_NAME runs $current, want $NODE_IMAGE: re-creating"
     kind_cmd delete cluster --name "$CLUSTER_NAME"
+  elif [[ "$(docker inspect -f '{{.State.Running}}' "$node" 2>/dev/null)" != true ]]; then
+    # a stopped node (e.g. after dockerd restarted) may come back with another
+    # IP than its certificates and manifests name: re-creating is the safe way
+    log "cluster $CLUSTER_NAME is stopped: re-creating"
+    kind_cmd delete cluster --name "$CLUSTER_NAME"
   else
-    [[ "$(docker inspect -f '{{.State.Running}}' "$node")" == true ]] || docker start "$node" >/dev/null
     kind_cmd export kubeconfig --name "$CLUSTER_NAME" >/dev/null
-    log "reusing cluster $CLUSTER_NAME"
+    if kc --request-timeout=15s get --raw /readyz >/dev/null 2>&1; then
+      log "reusing cluster $CLUSTER_NAME"
+    else
+      log "cluster $CLUSTER_NAME does not answer: re-creating"
+      kind_cmd delete cluster --name "$CLUSTER_NAME"
+    fi
   fi
 fi
 if ! cluster_exists; then
