@@ -100,3 +100,9 @@ cluster_exists() {
   clusters=$("$MOORAGE_BIN/kind" get clusters 2>/dev/null || true)
   grep -qx "$CLUSTER_NAME" <<<"$clusters"
 }
+
+# jq reads Go's and kubectl's JSON in these scripts; a fresh Debian may lack it.
+if ! command -v jq >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  log "installing jq"
+  apt_install jq
+fi
