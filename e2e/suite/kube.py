@@ -35,6 +35,9 @@ RESTRICTED = {
     "capabilities": {"drop": ["ALL"]},
     "seccompProfile": {"type": "RuntimeDefault"},
 }
+# Steady request rate of the load client: modest, since the cluster shares two cores with everything
+# else; the claim under test is "no request fails during the rollout", not throughput.
+LOAD_RATE = float(os.environ.get("MOORAGE_E2E_RATE", "10"))
 SMALL = {"requests": {"cpu": "10m", "memory": "48Mi"}, "limits": {"memory": "256Mi"}}
 
 
@@ -246,7 +249,14 @@ class Load:
     """A load client pod at a steady rate against a Service; stop() returns its counts."""
 
     def __init__(
-        self, kube: Kubectl, namespace: str, base: str, *, rate: float = 20, mix: str = "", name: str = ""
+        self,
+        kube: Kubectl,
+        namespace: str,
+        base: str,
+        *,
+        rate: float = LOAD_RATE,
+        mix: str = "",
+        name: str = "",
     ) -> None:
         self.kube = kube
         self.namespace = namespace

@@ -161,7 +161,7 @@ def test_helm_upgrade_under_load_migrates_first_and_drops_nothing(
 ) -> None:
     ns = release.namespace
     repository, tag = split_image(service_image_v2)
-    load = Load(kubectl, ns, release.api.base, rate=20).start()
+    load = Load(kubectl, ns, release.api.base).start()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
     release.upgrade(set_values={"image.repository": repository, "image.tag": tag})
     kubectl.run("-n", ns, "rollout", "status", f"deploy/{RELEASE}", "--timeout=180s", timeout=200)

@@ -174,7 +174,7 @@ def test_appinstance_ready_then_image_change_under_load(
     kubectl.apply(instance_manifest("app"), ns)
     operated.wait_ready("app", SERVICE_IMAGE)
 
-    load = Load(kubectl, ns, f"http://app.{ns}.svc", rate=20).start()
+    load = Load(kubectl, ns, f"http://app.{ns}.svc").start()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
     operated.patch("app", {"spec": {"image": service_image_v2}})
     obj = operated.wait_ready("app", service_image_v2)
@@ -211,7 +211,7 @@ def test_failing_migration_degrades_while_the_old_version_serves(
     pods_before = sorted(p["metadata"]["uid"] for p in operated.server_pods("app"))
     bad_url = "postgresql://moorage:wrong-password@example-db:5432/moorage"
     kubectl.run("-n", ns, "create", "secret", "generic", "bad-db", f"--from-literal=DATABASE_URL={bad_url}")
-    load = Load(kubectl, ns, f"http://app.{ns}.svc", rate=20).start()
+    load = Load(kubectl, ns, f"http://app.{ns}.svc").start()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
     # Another image whose migration cannot succeed: its Job uses a wrong database password.
     database = {**obj["spec"]["database"], "migrationSecretRef": {"name": "bad-db"}}
@@ -256,7 +256,7 @@ def test_secret_rotation_under_load(operated: Operated, kubectl: Kubectl, figure
     first = operated.wait_ready("rot", SERVICE_IMAGE)["status"]["activeKeyId"]
     api = Api(kubectl, ns, f"http://rot.{ns}.svc")
 
-    load = Load(kubectl, ns, api.base, rate=20).start()
+    load = Load(kubectl, ns, api.base).start()
     old_token = load.token  # obtained before the rotation; the load keeps using it throughout
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
     kubectl.run(
