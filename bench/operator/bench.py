@@ -98,7 +98,8 @@ def phases(namespace: str) -> dict[str, list[float]]:
     def items(kind: str) -> dict[str, dict[str, Any]]:
         listed = json.loads(kubectl("-n", namespace, "get", kind, "-o", "json"))["items"]
         return {
-            o["metadata"]["labels"].get("apps.moorage.dev/instance", o["metadata"]["name"]): o for o in listed
+            (o["metadata"].get("labels") or {}).get("apps.moorage.dev/instance", o["metadata"]["name"]): o
+            for o in listed
         }
 
     instances_, jobs, deployments = items("appinstances"), items("jobs"), items("deployments")
