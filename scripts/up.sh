@@ -66,23 +66,26 @@ hc upgrade --install "$APP_RELEASE" "$REPO_ROOT/charts/moorage" \
 kc -n "$APP_NS" rollout status "deployment/$APP_RELEASE" --timeout=180s >/dev/null
 log "app ready in $(elapsed "$t")"
 
-# One request through the Service proves the URL printed below.
-node_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' \
-  "$CLUSTER_NAME-control-plane" 2>/dev/null | awk '{print $1}')
+# One request through the Service proves the command printed below. It goes through a
+# port-forward on loopback, the way it works everywhere (Docker Desktop, remote daemons).
+pf_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+kc -n "$APP_NS" port-forward "service/$APP_RELEASE" "$pf_port:80" >/dev/null 2>&1 &
+pf_pid=$!
 health=""
 for _ in $(seq 1 30); do
-  health=$(curl -fsS --max-time 3 "http://$node_ip:$NODE_PORT/api/v1/health" 2>/dev/null) && break
+  health=$(curl -fsS --max-time 3 "http://127.0.0.1:$pf_port/api/v1/health" 2>/dev/null) && break
   sleep 2
 done
-[[ -n "$health" ]] || log "warning: http://$node_ip:$NODE_PORT does not answer from this host (Docker Desktop?); use the port-forward"
+kill "$pf_pid" 2>/dev/null || true
+[[ -n "$health" ]] || die "the service does not answer through a port-forward: kubectl --context $CONTEXT -n $APP_NS describe pods"
 
-log "moorage is up in $(elapsed "$T0")${health:+: $health}"
+log "moorage is up in $(elapsed "$T0"): $health"
 cat <<MSG
 
-  API (from this host):  http://$node_ip:$NODE_PORT/api/v1/health
-  or anywhere:           kubectl --context $CONTEXT -n $APP_NS port-forward service/$APP_RELEASE 8000:80
-                         curl http://127.0.0.1:8000/api/v1/health
-  operator:              kubectl --context $CONTEXT -n $OP_NS get pods   (AppInstances in: $WATCH; see examples/)
-  helm test:             helm --kube-context $CONTEXT -n $APP_NS test $APP_RELEASE
-  tools:                 export PATH="$MOORAGE_BIN:\$PATH"
+  API:        kubectl --context $CONTEXT -n $APP_NS port-forward service/$APP_RELEASE 8000:80
+              curl http://127.0.0.1:8000/api/v1/health     (docs: http://127.0.0.1:8000/api/v1/docs)
+  in-cluster: http://$APP_RELEASE.$APP_NS.svc.cluster.local/api/v1/health (NodePort $NODE_PORT on the node)
+  operator:   kubectl --context $CONTEXT -n $OP_NS get pods   (AppInstances in: $WATCH; see examples/)
+  helm test:  helm --kube-context $CONTEXT -n $APP_NS test $APP_RELEASE
+  tools:      export PATH="$MOORAGE_BIN:\$PATH"
 MSG
