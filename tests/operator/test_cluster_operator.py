@@ -67,7 +67,8 @@ def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip("the kind cluster is not reachable: run make cluster")
     kubeconfig = Path(tmp_path_factory.mktemp("kube")) / "config"
     write_kubeconfig(kubeconfig)
-    os.environ["KUBECONFIG"] = str(kubeconfig)
+    previous = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = str(kubeconfig)  # kopf and the operator's client read it; restored below
     install_crd()
     ns = f"moorage-op-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", ns)
@@ -75,6 +76,10 @@ def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     kubectl("-n", ns, "rollout", "status", "deployment/example-db", "--timeout=180s", timeout=200)
     yield ns
     kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    if previous is None:
+        os.environ.pop("KUBECONFIG", None)
+    else:
+        os.environ["KUBECONFIG"] = previous
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,8 @@ def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip("the kind cluster is not reachable: run make cluster")
     kubeconfig = Path(tmp_path_factory.mktemp("kube")) / "config"
     write_kubeconfig(kubeconfig)
-    os.environ["KUBECONFIG"] = str(kubeconfig)
+    previous = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = str(kubeconfig)  # kopf and the operator's client read it; restored below
     install_crd()
     kubectl("apply", "-f", str(PEERING_CRDS))
     kubectl("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev", "--timeout=60s")
@@ -54,6 +55,10 @@ def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     kubectl("-n", ns, "rollout", "status", "deployment/example-db", "--timeout=180s", timeout=200)
     yield ns
     kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    if previous is None:
+        os.environ.pop("KUBECONFIG", None)
+    else:
+        os.environ["KUBECONFIG"] = previous
 
 
 def leader_runner(namespace: str, priority: int) -> KopfRunner:
