@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from moorage.errors import AppError, code_for_status, envelope
+
+logger = logging.getLogger("moorage.errors")
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 
 def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -47,7 +53,39 @@ async def handle_http_error(_: Request, error: Exception) -> JSONResponse:
     )
 
 
+def _database_unreachable(error: Exception) -> bool:
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        return error.connection_invalidated or isinstance(
+            error, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return isinstance(
+        error, ConnectionError | asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError
+    )
+
+
+async def handle_database_error(_: Request, error: Exception) -> JSONResponse:
+    """A database that cannot be reached is a 503 the client may retry, not a bug."""
+    if not _database_unreachable(error):
+        raise error
+    logger.warning("database unavailable: %s", type(error).__name__)
+    return JSONResponse(
+        status_code=503,
+        content=envelope("database_unavailable", "The database is unavailable; retry shortly."),
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    for database_error in (
+        sa_exc.TimeoutError,
+        sa_exc.DBAPIError,
+        ConnectionError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.CannotConnectNowError,
+    ):
+        app.add_exception_handler(database_error, handle_database_error)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -8,6 +9,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from moorage import __version__
 from moorage.app import create_app
+from moorage.tokens import TokenType, issue_token
 
 from tests.postgres import PostgresServer
 from tests.service.conftest import assert_envelope, auth_headers, make_settings
@@ -58,6 +60,16 @@ async def test_readiness_follows_the_database(own_postgres: PostgresServer) -> N
         error = assert_envelope(down, 503, "not_ready")
         assert error["details"] == {"check": "database"}
         assert (await client.get("/api/v1/health/live")).status_code == 200
+        token = issue_token(
+            app.state.key_ring,
+            user_id=uuid.uuid4(),
+            is_superuser=False,
+            token_type=TokenType.access,
+            ttl_seconds=60,
+        )
+        item = await client.get(f"/api/v1/items/{uuid.uuid4()}", headers={"Authorization": f"Bearer {token}"})
+        assert_envelope(item, 503, "database_unavailable")
+        assert item.headers["retry-after"] == "2"
 
         await asyncio.to_thread(own_postgres.start)
         statuses = []
