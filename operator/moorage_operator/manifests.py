@@ -24,8 +24,8 @@ UID = 10001
 CONTAINER = "moorage"
 LIVE_PATH = "/api/v1/health/live"
 READY_PATH = "/api/v1/health/ready"
-PRESTOP_SLEEP_SECONDS = 5
-TERMINATION_GRACE_SECONDS = 30  # covers the preStop pause and the service's 20 s drain
+PRESTOP_SLEEP_SECONDS = 10
+TERMINATION_GRACE_SECONDS = 40  # covers the preStop pause and the service's 20 s drain
 DEFAULT_RESOURCES: dict[str, Any] = {
     "requests": {"cpu": "100m", "memory": "192Mi"},
     "limits": {"cpu": "1", "memory": "512Mi"},
