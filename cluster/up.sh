@@ -28,7 +28,7 @@ log "path: $([[ $HERMETIC == 1 ]] && echo "hermetic (no registry; everything bui
 "$CLUSTER_DIR/docker.sh"
 "$CLUSTER_DIR/tools.sh" >/dev/null
 kind_cmd() { "$MOORAGE_BIN/kind" "$@"; }
-KUBECTL=$(command -v kubectl)
+KUBECTL=$(command -v kubectl) || die "kubectl is not on PATH (cluster/tools.sh installs it)"
 kc() { "$KUBECTL" --context "kind-$CLUSTER_NAME" "$@"; }
 
 build_args=()
