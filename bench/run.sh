@@ -5,7 +5,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
 echo "=== service: bare FastAPI vs moorage vs moorage traced"
 uv run --frozen python -m bench.service_bench "$@"
-if [[ -f bench/operator/run.sh ]]; then
-  echo "=== operator: 50 AppInstances on kind"
-  bench/operator/run.sh
-fi
+echo "=== operator: 50 AppInstances on kind (make cluster first)"
+./cluster/tools.sh >/dev/null
+export PATH="$HOME/.cache/moorage/bin:$PATH"
+uv run --frozen --all-extras python bench/operator/bench.py --count "${MOORAGE_BENCH_INSTANCES:-50}"
