@@ -286,7 +286,7 @@ def test_rotation_keeps_old_tokens_valid_until_the_grace_ends(namespace: str, op
     obj = wait_for(
         "the rotation to roll out",
         lambda: rolled(first_key),
-        timeout=120,
+        timeout=300,
         describe=lambda: describe(namespace, "gamma"),
     )
     second_key = obj["status"]["activeKeyId"]
