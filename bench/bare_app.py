@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime
 
 from fastapi import FastAPI, HTTPException
 from moorage.models import Item
-from pydantic import BaseModel, ConfigDict
+from moorage.schemas.items import ItemPublic
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
@@ -22,26 +21,15 @@ sessions = async_sessionmaker(engine, expire_on_commit=False)
 app = FastAPI()
 
 
-class ItemOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    title: str
-    description: str | None
-    owner_id: uuid.UUID
-    created_at: datetime
-    updated_at: datetime
-
-
 @app.get("/api/v1/health/live")
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.get("/api/v1/items/{item_id}", response_model=ItemOut)
-async def read_item(item_id: uuid.UUID) -> ItemOut:
+@app.get("/api/v1/items/{item_id}", response_model=ItemPublic)
+async def read_item(item_id: uuid.UUID) -> ItemPublic:
     async with sessions() as session:
         item = await session.get(Item, item_id)
         if item is None:
             raise HTTPException(status_code=404)
-        return ItemOut.model_validate(item)
+        return ItemPublic.model_validate(item)
