@@ -76,10 +76,15 @@ class Operated:
             "-n", self.namespace, "patch", "appinstance", name, "--type=merge", "-p", json.dumps(patch)
         )
 
-    def server_pods(self, name: str) -> list[dict[str, Any]]:
+    def all_server_pods(self, name: str) -> list[dict[str, Any]]:
+        """Every server pod of the instance, terminating ones included (they serve during preStop)."""
         selector = f"app.kubernetes.io/instance={name},app.kubernetes.io/component=server"
-        items = self.kube.json("-n", self.namespace, "get", "pods", "-l", selector)["items"]
-        return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+        pods: dict[str, Any] = self.kube.json("-n", self.namespace, "get", "pods", "-l", selector)
+        items: list[dict[str, Any]] = pods["items"]
+        return items
+
+    def server_pods(self, name: str) -> list[dict[str, Any]]:
+        return [p for p in self.all_server_pods(name) if not p["metadata"].get("deletionTimestamp")]
 
     def rolled(self, name: str, ring: str | None = None) -> bool:
         """The Deployment's rollout is complete (on the given key ring when one is given)."""
@@ -291,9 +296,15 @@ def test_secret_rotation_under_load(operated: Operated, kubectl: Kubectl, figure
     # Once the grace ends the previous key is dropped, the pods roll again and the old token is refused.
     def dropped() -> bool:
         status = operated.instance("rot").get("status") or {}
-        return not status.get("previousKeyId") and operated.rolled("rot") and not operated.rolled("rot", ring)
+        return (
+            not status.get("previousKeyId")
+            and operated.rolled("rot")
+            and not operated.rolled("rot", ring)
+            # A terminating pod still answers during its preStop pause, with the old ring.
+            and all(not p["metadata"].get("deletionTimestamp") for p in operated.all_server_pods("rot"))
+        )
 
-    wait_for("the previous key dropped and the pods rolled", dropped, 300, 3)
+    wait_for("the previous key dropped and the old pods gone", dropped, 300, 3)
     answers = [api.request("GET", "/api/v1/users/me", token=old_token).status for _ in range(4)]
     assert answers == [401] * 4, f"pre-rotation token after the grace: {answers}"
     fresh = api.register_and_login(f"after-{uuid.uuid4().hex[:8]}@moorage.dev")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from typing import Any
 
 from tests.charts.helm import find_tool
@@ -64,6 +65,21 @@ def node_images() -> set[str]:
         for image in node["status"].get("images", [])
         for name in image.get("names", [])
     }
+
+
+def missing_node_images(wanted: list[str], timeout: float = 180) -> tuple[list[str], set[str]]:
+    """The wanted images that no node reports, after waiting for them; and every name reported.
+
+    The kubelet refreshes its image list about every 30 s, so images loaded by a `make cluster`
+    that just re-created the cluster show up in the node status only a little later.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        loaded = node_images()
+        missing = [image for image in wanted if not any(name.endswith(image) for name in loaded)]
+        if not missing or time.monotonic() > deadline:
+            return missing, loaded
+        time.sleep(5)
 
 
 def has_api(group_version: str) -> bool:

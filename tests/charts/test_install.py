@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.charts.helm import APP_CHART, OPERATOR_CHART, helm
-from tests.charts.kube import cluster_unreachable_reason, kubectl, kubectl_json, node_images
+from tests.charts.kube import cluster_unreachable_reason, kubectl, kubectl_json, missing_node_images
 
 pytestmark = pytest.mark.cluster
 
@@ -59,8 +59,7 @@ def secret_data(namespace: str, name: str) -> dict[str, str]:
 def installed() -> Iterator[Install]:
     reason = cluster_unreachable_reason()
     assert reason is None, reason
-    loaded = node_images()
-    missing = [image for image in IMAGES if not any(name.endswith(image) for name in loaded)]
+    missing, loaded = missing_node_images(IMAGES)
     assert not missing, f"images not loaded into the kind nodes (make cluster): {missing}"
     app_values = ["-f", str(APP_CHART / "ci" / "kind-values.yaml")]
     if any(name.endswith(HERMETIC_POSTGRES) for name in loaded):
