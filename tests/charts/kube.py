@@ -58,21 +58,27 @@ def cluster_unreachable_reason() -> str | None:
 
 
 def node_images() -> set[str]:
-    nodes = kubectl_json("get", "nodes")
-    return {
-        name
-        for node in nodes["items"]
-        for image in node["status"].get("images", [])
-        for name in image.get("names", [])
-    }
+    """Every image tag in the nodes' containerd, asked through `crictl` in each kind node container.
 
-
-def missing_node_images(wanted: list[str], timeout: float = 180) -> tuple[list[str], set[str]]:
-    """The wanted images that no node reports, after waiting for them; and every name reported.
-
-    The kubelet refreshes its image list about every 30 s, so images loaded by a `make cluster`
-    that just re-created the cluster show up in the node status only a little later.
+    The node status is no substitute: the kubelet reports at most five names per image, and an image
+    loaded under several tags (skaffold, e2e aliases) may not show the one we look for.
     """
+    names: set[str] = set()
+    for node in kubectl_json("get", "nodes")["items"]:
+        proc = subprocess.run(
+            [find_tool("docker"), "exec", node["metadata"]["name"], "crictl", "images", "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        for image in json.loads(proc.stdout)["images"]:
+            names.update(image.get("repoTags") or [])
+    return names
+
+
+def missing_node_images(wanted: list[str], timeout: float = 60) -> tuple[list[str], set[str]]:
+    """The wanted images that no node holds, after waiting a little for a load in flight; and all tags."""
     deadline = time.monotonic() + timeout
     while True:
         loaded = node_images()
