@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -14,23 +13,13 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.tools import find_tool
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTEXT = os.environ.get("MOORAGE_KUBE_CONTEXT", "kind-moorage")
 SERVICE_IMAGE = os.environ.get("MOORAGE_SERVICE_IMAGE", "moorage/service:dev")
-TOOLS_BIN = Path(os.environ.get("MOORAGE_CACHE", Path.home() / ".cache" / "moorage")) / "bin"
 
 T = TypeVar("T")
-
-
-def _kubectl_binary() -> str:
-    # cluster/tools.sh links a kubectl within the server's version skew here when needed
-    pinned = TOOLS_BIN / "kubectl"
-    if pinned.exists():
-        return str(pinned)
-    found = shutil.which("kubectl")
-    if found is None:
-        pytest.fail("kubectl not found: run `make cluster` (cluster/tools.sh installs the tools)")
-    return found
 
 
 class Kubectl:
@@ -87,7 +76,7 @@ def pytest_runtest_makereport(
 
 @pytest.fixture(scope="session")
 def kubectl() -> Kubectl:
-    kube = Kubectl(_kubectl_binary(), CONTEXT)
+    kube = Kubectl(find_tool("kubectl"), CONTEXT)
     probe = kube.run("get", "--raw", "/readyz", check=False, timeout=30)
     if probe.returncode != 0:
         pytest.fail(f"context {CONTEXT} does not answer; run `make cluster` first:\n{probe.stderr}")

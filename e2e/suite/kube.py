@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -19,7 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.conftest import REPO_ROOT, SERVICE_IMAGE, TOOLS_BIN, Kubectl, wait_for
+from e2e.conftest import REPO_ROOT, SERVICE_IMAGE, Kubectl, wait_for
+from tests.tools import find_tool
 
 LOAD_DIR = REPO_ROOT / "e2e" / "load"
 APP_CHART = REPO_ROOT / "charts" / "moorage"
@@ -41,20 +41,10 @@ LOAD_RATE = float(os.environ.get("MOORAGE_E2E_RATE", "10"))
 SMALL = {"requests": {"cpu": "10m", "memory": "48Mi"}, "limits": {"memory": "256Mi"}}
 
 
-def tool(name: str) -> str:
-    pinned = TOOLS_BIN / name
-    if pinned.exists():
-        return str(pinned)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} not found: run `make cluster` (cluster/tools.sh installs it)")
-    return found
-
-
 def helm(
     kube: Kubectl, *args: str, check: bool = True, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
-    cmd = [tool("helm"), "--kube-context", kube.context, *args]
+    cmd = [find_tool("helm"), "--kube-context", kube.context, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"helm {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
@@ -104,7 +94,7 @@ def load_image_alias(tag: str) -> str:
     repository, _ = split_image(SERVICE_IMAGE)
     alias = f"{repository}:{tag}"
     subprocess.run(["docker", "tag", SERVICE_IMAGE, alias], check=True, timeout=60)
-    kind = tool("kind")
+    kind = find_tool("kind")
     subprocess.run(
         [kind, "load", "docker-image", "--name", CLUSTER_NAME, alias],
         check=True,

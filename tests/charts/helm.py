@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,29 +10,16 @@ from typing import Any
 
 import yaml
 
+from tests.tools import find_tool
+
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS = ROOT / "charts"
 APP_CHART = CHARTS / "moorage"
 OPERATOR_CHART = CHARTS / "moorage-operator"
-TOOLS_BIN = Path.home() / ".cache" / "moorage" / "bin"
 NAMESPACE = "moorage"
 KUBE_VERSION = "1.34.0"
 
 Manifest = dict[str, Any]
-
-
-def find_tool(name: str) -> str:
-    """The pinned tool from cluster/tools.sh's directory first, then PATH."""
-    explicit = os.environ.get(f"MOORAGE_{name.upper()}")
-    if explicit:
-        return explicit
-    pinned = TOOLS_BIN / name
-    if pinned.exists():
-        return str(pinned)
-    found = shutil.which(name)
-    if found is None:
-        raise RuntimeError(f"{name} not found in {TOOLS_BIN} or on PATH: run cluster/tools.sh first")
-    return found
 
 
 @dataclass

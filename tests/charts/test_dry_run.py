@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.charts.helm import APP_CHART, KUBE_VERSION, OPERATOR_CHART, helm, matrix_files, parse
-from tests.charts.kube import cluster_unreachable_reason, has_api, kubectl
+from tests.kube import cluster_unreachable_reason, has_api, kubectl
 
 UNREACHABLE = cluster_unreachable_reason()
 pytestmark = [pytest.mark.cluster, pytest.mark.skipif(UNREACHABLE is not None, reason=UNREACHABLE or "")]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.charts.helm import APP_CHART, OPERATOR_CHART, helm
-from tests.charts.kube import cluster_unreachable_reason, kubectl, kubectl_json, missing_node_images
+from tests.kube import cluster_unreachable_reason, kubectl, kubectl_json, missing_node_images
 
 pytestmark = pytest.mark.cluster
 

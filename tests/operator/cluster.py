@@ -12,16 +12,19 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from .conftest import CRD_PATH, ROOT
-from .tools import find_tool
+from tests.kube import CONTEXT, cluster_unreachable_reason, kubectl
+from tests.tools import find_tool, locate_tool
 
-CONTEXT = os.environ.get("MOORAGE_KUBE_CONTEXT", "kind-moorage")
+from .conftest import CRD_PATH, ROOT
+
 SERVICE_IMAGE = os.environ.get("MOORAGE_SERVICE_IMAGE", "moorage/service:dev")
 # The same image under another name: kubelet resolves both to the loaded image, so an "upgrade"
 # needs no second build.
@@ -32,40 +35,8 @@ EXAMPLE = ROOT / "examples" / "appinstance.yaml"
 SMALL = {"requests": {"cpu": "10m", "memory": "96Mi"}, "limits": {"memory": "512Mi"}}
 
 
-def kubectl_path() -> str:
-    return find_tool("kubectl") or "kubectl"
-
-
-def kubectl(*args: str, stdin: str | None = None, check: bool = True, timeout: float = 120) -> str:
-    proc = subprocess.run(
-        [kubectl_path(), "--context", CONTEXT, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
-    return proc.stdout
-
-
-def kubectl_result(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [kubectl_path(), "--context", CONTEXT, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def cluster_available() -> bool:
-    try:
-        return kubectl_result("get", "--raw", "/readyz").returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    return cluster_unreachable_reason() is None
 
 
 def write_kubeconfig(path: Path) -> None:
@@ -108,7 +79,7 @@ def postgres_image() -> str:
     explicit = os.environ.get("MOORAGE_POSTGRES_IMAGE")
     if explicit:
         return explicit
-    docker = find_tool("docker")
+    docker = locate_tool("docker")
     if docker:
         probe = subprocess.run(
             [docker, "image", "inspect", HERMETIC_POSTGRES], capture_output=True, check=False, timeout=60
@@ -169,7 +140,16 @@ def port_forward(namespace: str, target: str, remote: int) -> Iterator[str]:
     """``kubectl port-forward`` to one pod behind ``target``; yields the local base URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [kubectl_path(), "--context", CONTEXT, "-n", namespace, "port-forward", target, f"{port}:{remote}"],
+        [
+            find_tool("kubectl"),
+            "--context",
+            CONTEXT,
+            "-n",
+            namespace,
+            "port-forward",
+            target,
+            f"{port}:{remote}",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -185,3 +165,40 @@ def port_forward(namespace: str, target: str, remote: int) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def operator_namespace(
+    tmp_path_factory: pytest.TempPathFactory, prefix: str, prepare: Callable[[], None] | None = None
+) -> Iterator[str]:
+    """A fresh namespace with the CRD installed and the example's PostgreSQL running in it.
+
+    KUBECONFIG points at a kubeconfig for our context meanwhile (kopf and the operator's client read
+    it); ``prepare`` runs before the namespace is made, e.g. to install more CRDs.
+    """
+    if not cluster_available():
+        pytest.skip("the kind cluster is not reachable: run make cluster")
+    kubeconfig = Path(tmp_path_factory.mktemp("kube")) / "config"
+    write_kubeconfig(kubeconfig)
+    previous = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = str(kubeconfig)
+    try:
+        install_crd()
+        if prepare is not None:
+            prepare()
+        ns = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        kubectl("create", "namespace", ns)
+        try:
+            yield ns
+        finally:
+            kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    finally:
+        if previous is None:
+            os.environ.pop("KUBECONFIG", None)
+        else:
+            os.environ["KUBECONFIG"] = previous
+
+
+def start_database(namespace: str) -> None:
+    apply(database_manifests(namespace))
+    kubectl("-n", namespace, "rollout", "status", "deployment/example-db", "--timeout=180s", timeout=200)

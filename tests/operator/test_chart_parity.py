@@ -12,8 +12,9 @@ from moorage_operator import manifests
 from moorage_operator.keyring import KeyRing
 from moorage_operator.spec import parse_spec
 
+from tests.tools import locate_tool
+
 from .conftest import ROOT
-from .tools import find_tool
 
 COMPARED_CONTAINER_FIELDS = (
     "startupProbe",
@@ -27,7 +28,7 @@ COMPARED_CONTAINER_FIELDS = (
 
 @pytest.fixture(scope="module")
 def chart_pod() -> dict[str, Any]:
-    helm = find_tool("helm")
+    helm = locate_tool("helm")
     if helm is None:
         pytest.skip("helm is not installed: run cluster/tools.sh")
     rendered = subprocess.run(

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from .cluster import cluster_available, install_crd, kubectl_result
+from tests.kube import kubectl_result
+
+from .cluster import cluster_available, install_crd
 
 pytestmark = pytest.mark.cluster
 

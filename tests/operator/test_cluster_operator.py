@@ -9,11 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,20 +19,19 @@ import pytest
 from kopf.testing import KopfRunner
 from moorage_operator import names
 
+from tests.kube import kubectl
+
 from .cluster import (
     SERVICE_IMAGE,
     SERVICE_IMAGE_ALIAS,
     apply,
-    cluster_available,
     condition,
-    database_manifests,
     get_json,
-    install_crd,
     instance_manifest,
-    kubectl,
+    operator_namespace,
     port_forward,
+    start_database,
     wait_for,
-    write_kubeconfig,
 )
 
 pytestmark = pytest.mark.cluster
@@ -63,23 +59,9 @@ class Operator:
 
 @pytest.fixture(scope="module")
 def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not cluster_available():
-        pytest.skip("the kind cluster is not reachable: run make cluster")
-    kubeconfig = Path(tmp_path_factory.mktemp("kube")) / "config"
-    write_kubeconfig(kubeconfig)
-    previous = os.environ.get("KUBECONFIG")
-    os.environ["KUBECONFIG"] = str(kubeconfig)  # kopf and the operator's client read it; restored below
-    install_crd()
-    ns = f"moorage-op-{uuid.uuid4().hex[:6]}"
-    kubectl("create", "namespace", ns)
-    apply(database_manifests(ns))
-    kubectl("-n", ns, "rollout", "status", "deployment/example-db", "--timeout=180s", timeout=200)
-    yield ns
-    kubectl("delete", "namespace", ns, "--wait=false", check=False)
-    if previous is None:
-        os.environ.pop("KUBECONFIG", None)
-    else:
-        os.environ["KUBECONFIG"] = previous
+    with operator_namespace(tmp_path_factory, "moorage-op") as ns:
+        start_database(ns)
+        yield ns
 
 
 @pytest.fixture(scope="module")

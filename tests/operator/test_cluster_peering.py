@@ -5,27 +5,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kopf.testing import KopfRunner
 
+from tests.kube import kubectl
+
 from .cluster import (
     SERVICE_IMAGE,
     SERVICE_IMAGE_ALIAS,
     apply,
-    cluster_available,
     condition,
-    database_manifests,
     free_port,
     get_json,
-    install_crd,
     instance_manifest,
-    kubectl,
+    operator_namespace,
+    start_database,
     wait_for,
-    write_kubeconfig,
 )
 from .conftest import ROOT
 
@@ -35,30 +33,22 @@ PEERING = "moorage-operator"
 PEERING_CRDS = ROOT / "operator" / "deploy" / "kopf-peering-crds.yaml"
 
 
-@pytest.fixture(scope="module")
-def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not cluster_available():
-        pytest.skip("the kind cluster is not reachable: run make cluster")
-    kubeconfig = Path(tmp_path_factory.mktemp("kube")) / "config"
-    write_kubeconfig(kubeconfig)
-    previous = os.environ.get("KUBECONFIG")
-    os.environ["KUBECONFIG"] = str(kubeconfig)  # kopf and the operator's client read it; restored below
-    install_crd()
+def install_peering_crds() -> None:
     kubectl("apply", "-f", str(PEERING_CRDS))
     kubectl("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev", "--timeout=60s")
-    ns = f"moorage-peer-{uuid.uuid4().hex[:6]}"
-    kubectl("create", "namespace", ns)
-    apply(
-        {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": PEERING, "namespace": ns}}
-    )
-    apply(database_manifests(ns))
-    kubectl("-n", ns, "rollout", "status", "deployment/example-db", "--timeout=180s", timeout=200)
-    yield ns
-    kubectl("delete", "namespace", ns, "--wait=false", check=False)
-    if previous is None:
-        os.environ.pop("KUBECONFIG", None)
-    else:
-        os.environ["KUBECONFIG"] = previous
+
+
+@pytest.fixture(scope="module")
+def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with operator_namespace(tmp_path_factory, "moorage-peer", prepare=install_peering_crds) as ns:
+        peering = {
+            "apiVersion": "kopf.dev/v1",
+            "kind": "KopfPeering",
+            "metadata": {"name": PEERING, "namespace": ns},
+        }
+        apply(peering)
+        start_database(ns)
+        yield ns
 
 
 def leader_runner(namespace: str, priority: int) -> KopfRunner:

@@ -1,4 +1,4 @@
-"""kubectl against the project's kind cluster (context kind-moorage)."""
+"""kubectl against the project's kind cluster (context kind-moorage unless MOORAGE_KUBE_CONTEXT says)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import subprocess
 import time
 from typing import Any
 
-from tests.charts.helm import find_tool
+from tests.tools import find_tool
 
 CONTEXT = os.environ.get("MOORAGE_KUBE_CONTEXT", "kind-moorage")
 
 
-def kubectl(*args: str, stdin: str | None = None, check: bool = True, timeout: float = 300) -> str:
-    proc = subprocess.run(
+def kubectl_result(
+    *args: str, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [find_tool("kubectl"), "--context", CONTEXT, *args],
         input=stdin,
         capture_output=True,
@@ -22,6 +24,10 @@ def kubectl(*args: str, stdin: str | None = None, check: bool = True, timeout: f
         timeout=timeout,
         check=False,
     )
+
+
+def kubectl(*args: str, stdin: str | None = None, check: bool = True, timeout: float = 300) -> str:
+    proc = kubectl_result(*args, stdin=stdin, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc.stdout
@@ -34,23 +40,8 @@ def kubectl_json(*args: str) -> Any:
 def cluster_unreachable_reason() -> str | None:
     """None when the cluster answers, else why not."""
     try:
-        proc = subprocess.run(
-            [
-                find_tool("kubectl"),
-                "--context",
-                CONTEXT,
-                "get",
-                "--raw",
-                "/readyz",
-                "--request-timeout",
-                "5s",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        proc = kubectl_result("get", "--raw", "/readyz", "--request-timeout", "5s", timeout=20)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         return f"kind cluster not reachable: {exc}"
     if proc.returncode != 0:
         return f"kind cluster {CONTEXT!r} not reachable (make cluster): {proc.stderr.strip()[:200]}"
