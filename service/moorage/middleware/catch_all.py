@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from moorage.errors import envelope
-from moorage.middleware.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
+from moorage.middleware.asgi import ASGIApp, Receive, Scope, Send, StatusRecorder, send_json
 
 logger = logging.getLogger("moorage.errors")
 
@@ -18,17 +18,10 @@ class CatchAllMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        recorder = StatusRecorder(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, recorder.send)
         except Exception:
             logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if not response_started:
+            if not recorder.started:
                 await send_json(send, 500, envelope("internal_error", "An unexpected error occurred."))
