@@ -85,6 +85,8 @@ def installed() -> Iterator[Install]:
             str(OPERATOR_CHART / "ci" / "kind-values.yaml"),
             "--set",
             f"watchNamespaces={{{inst.namespace}}}",
+            "--set",
+            "peering.enabled=true",
             "--wait",
             "--timeout",
             TIMEOUT,
@@ -182,6 +184,18 @@ def test_operator_is_ready_with_namespaced_rbac(installed: Install) -> None:
         f"deployment/{installed.operator_release}-moorage-operator",
     )
     assert "Forbidden" not in logs, logs[-2000:]
+
+
+def test_operator_joins_the_peering_the_chart_created(installed: Install) -> None:
+    def members() -> dict[str, object]:
+        peering = kubectl_json("-n", installed.namespace, "get", "kopfpeering", "moorage-operator")
+        status: dict[str, object] = peering.get("status") or {}
+        return status
+
+    deadline = time.monotonic() + 120
+    while not members() and time.monotonic() < deadline:
+        time.sleep(2)
+    assert members(), "the operator never recorded itself in the KopfPeering the chart created"
 
 
 def test_upgrade_keeps_generated_secrets_and_rolls_on_config_change(installed: Install) -> None:

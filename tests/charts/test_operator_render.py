@@ -109,6 +109,10 @@ def test_namespaced_rbac_by_value() -> None:
     assert framework["namespaces"] == {"list", "watch"}
     assert set(rules(roles[0])) >= MANAGED
     assert rules(roles[0])["kopfpeerings"] == {"get", "list", "watch", "patch"}
+    peerings = [m for m in manifests if m["kind"] == "KopfPeering"]
+    assert sorted(m["metadata"]["namespace"] for m in peerings) == ["team-a", "team-b"]
+    assert {m["metadata"]["name"] for m in peerings} == {"moorage-operator"}
+    assert "ClusterKopfPeering" not in kinds(manifests)
     operator = find(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e.get("value") for e in operator["env"]}
     assert env["MOORAGE_WATCH_NAMESPACES"] == "team-a,team-b"
@@ -125,10 +129,22 @@ def test_rbac_can_be_left_to_the_platform() -> None:
 def test_the_crd_ships_from_crds_only(default: list[Manifest]) -> None:
     assert "CustomResourceDefinition" not in kinds(default)
     with_crds = render(OPERATOR_CHART, release="op", namespace="moorage-system", extra=["--include-crds"])
-    crd = find(with_crds, "CustomResourceDefinition")
+    crd = find(with_crds, "CustomResourceDefinition", "appinstances.apps.moorage.dev")
     assert crd == yaml.safe_load(CRD.read_text())
     assert crd["spec"]["group"] == "apps.moorage.dev"
-    assert sorted(p.name for p in CRD.parent.iterdir()) == [CRD.name]
+    crds = sorted(m["metadata"]["name"] for m in with_crds if m["kind"] == "CustomResourceDefinition")
+    assert crds == ["appinstances.apps.moorage.dev", "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"]
+    assert sorted(p.name for p in CRD.parent.iterdir()) == [CRD.name, "kopf-peering-crds.yaml"]
+
+
+def test_peering_creates_the_peering_object_the_operator_names() -> None:
+    assert not {"ClusterKopfPeering", "KopfPeering"} & set(kinds(render_op()))
+    manifests = render_op(**{"peering.enabled": "true", "peering.name": "team-ops"})
+    assert find(manifests, "ClusterKopfPeering", "team-ops")
+    assert "KopfPeering" not in kinds(manifests)
+    operator = find(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "MOORAGE_PEERING_NAME", "value": "team-ops"} in operator["env"]
+    assert "clusterkopfpeerings" in rules(find(manifests, "ClusterRole", f"{FULLNAME}-framework"))
 
 
 def test_network_policy_allows_only_dns_and_the_api_server(default: list[Manifest]) -> None:

@@ -30,7 +30,7 @@ from .conftest import ROOT
 pytestmark = pytest.mark.cluster
 
 PEERING = "moorage-operator"
-PEERING_CRDS = ROOT / "operator" / "deploy" / "kopf-peering-crds.yaml"
+PEERING_CRDS = ROOT / "charts" / "moorage-operator" / "crds" / "kopf-peering-crds.yaml"
 
 
 def install_peering_crds() -> None:
