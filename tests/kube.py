@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import time
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from tests.tools import find_tool
@@ -81,3 +84,14 @@ def missing_node_images(wanted: list[str], timeout: float = 60) -> tuple[list[st
 
 def has_api(group_version: str) -> bool:
     return kubectl("get", "--raw", f"/apis/{group_version}", check=False) != ""
+
+
+@contextlib.contextmanager
+def temporary_namespace(prefix: str) -> Iterator[str]:
+    """A namespace with a random suffix, deleted (without waiting) afterwards."""
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -6,7 +6,6 @@ same manifests against the 1.34 schemas, this one adds the API server's own admi
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 import yaml
 
 from tests.charts.helm import APP_CHART, KUBE_VERSION, OPERATOR_CHART, helm, matrix_files, parse
-from tests.kube import cluster_unreachable_reason, has_api, kubectl
+from tests.kube import cluster_unreachable_reason, has_api, kubectl, temporary_namespace
 
 UNREACHABLE = cluster_unreachable_reason()
 pytestmark = [pytest.mark.cluster, pytest.mark.skipif(UNREACHABLE is not None, reason=UNREACHABLE or "")]
@@ -27,12 +26,8 @@ CASES = [(chart, values) for chart in (APP_CHART, OPERATOR_CHART) for values in 
 
 @pytest.fixture(scope="module")
 def namespace() -> Iterator[str]:
-    name = f"charts-dryrun-{uuid.uuid4().hex[:6]}"
-    kubectl("create", "namespace", name)
-    try:
+    with temporary_namespace("charts-dryrun") as name:
         yield name
-    finally:
-        kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.kube import CONTEXT, cluster_unreachable_reason, kubectl
+from tests.kube import CONTEXT, cluster_unreachable_reason, kubectl, temporary_namespace
 from tests.tools import find_tool, locate_tool
 
 from .conftest import CRD_PATH, ROOT
@@ -186,12 +185,8 @@ def operator_namespace(
         install_crd()
         if prepare is not None:
             prepare()
-        ns = f"{prefix}-{uuid.uuid4().hex[:6]}"
-        kubectl("create", "namespace", ns)
-        try:
+        with temporary_namespace(prefix) as ns:
             yield ns
-        finally:
-            kubectl("delete", "namespace", ns, "--wait=false", check=False)
     finally:
         if previous is None:
             os.environ.pop("KUBECONFIG", None)
