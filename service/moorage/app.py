@@ -25,28 +25,32 @@ from moorage.middleware.compression import CompressionMiddleware
 from moorage.middleware.metrics import MetricsMiddleware
 from moorage.middleware.rate_limit import RateLimitMiddleware
 from moorage.middleware.request_id import RequestIdMiddleware
+from moorage.paths import DOCS_PATH, METRICS_PATH, OPENAPI_PATH, OPERATIONAL_PATHS
+from moorage.resources import Resources, resources_of
 from moorage.route_templates import RouteTemplates
-from moorage.telemetry import setup_tracing
+from moorage.telemetry import setup_tracing, tracing_requested
+from moorage.tokens import TokenVerifier
 
 logger = logging.getLogger("moorage")
-
-RATE_LIMIT_EXEMPT = ("/api/v1/health", "/metrics")
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+    resources = resources_of(app)
     logger.info(
         "moorage %s starting",
         __version__,
-        extra={"environment": settings.environment.value, "key_id": app.state.key_ring.current_id},
+        extra={
+            "environment": resources.settings.environment.value,
+            "key_id": resources.key_ring.current_id,
+        },
     )
     try:
         yield
     finally:
-        if app.state.tracing is not None:
-            app.state.tracing.shutdown()
-        await app.state.database.dispose()
+        if resources.tracing is not None:
+            resources.tracing.shutdown()
+        await resources.database.dispose()
         logger.info("moorage stopped; connection pool disposed")
 
 
@@ -59,22 +63,22 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         title="moorage",
         version=__version__,
         lifespan=lifespan,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        openapi_url=OPENAPI_PATH,
+        docs_url=DOCS_PATH,
         redoc_url=None,
     )
     database = create_database(settings)
-    app.state.settings = settings
-    app.state.key_ring = KeyRing.from_settings(settings)
-    app.state.database = database
-    app.state.metrics = metrics = create_metrics(database.engine)
+    key_ring = KeyRing.from_settings(settings)
+    resources = Resources(settings, key_ring, TokenVerifier(key_ring), database)
+    app.state.resources = resources
+    metrics = create_metrics(database.engine)
 
     include_api(app)
     install_exception_handlers(app)
 
     if settings.metrics_enabled:
 
-        @app.get("/metrics", include_in_schema=False)
+        @app.get(METRICS_PATH, include_in_schema=False)
         async def prometheus_metrics(_: Request) -> Response:
             return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -85,7 +89,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             RateLimitMiddleware,
             limit=settings.rate_limit_requests,
             window_seconds=settings.rate_limit_window_seconds,
-            exempt_prefixes=RATE_LIMIT_EXEMPT,
+            exempt_prefixes=tuple(sorted(OPERATIONAL_PATHS)),
         )
     app.add_middleware(CompressionMiddleware, minimum_size=1024)
     if settings.cors_origins:
@@ -102,5 +106,6 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.add_middleware(AccessLogMiddleware, skip_paths=settings.access_log_skip_paths)
     app.add_middleware(RequestIdMiddleware)
 
-    app.state.tracing = setup_tracing(app, database.engine, settings)
+    if tracing_requested():
+        resources.tracing = setup_tracing(app, database.engine, settings)
     return app

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from moorage.paths import OPERATIONAL_PATHS
+
 MIN_SECRET_KEY_LENGTH = 32
 _ACCEPTED_DB_SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg"}
 
@@ -73,8 +75,10 @@ class Settings(DatabaseSettings):
     graceful_timeout_seconds: int = Field(default=20, ge=0, le=600)
     forwarded_allow_ips: str = "127.0.0.1"
 
-    db_pool_size: int = Field(default=5, ge=1, le=200)
-    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # Sized for one worker's concurrency: overflow connections are closed when returned, so a
+    # pool that is too small reconnects (a backend fork and a SCRAM exchange) under steady load.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=5, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
@@ -93,7 +97,7 @@ class Settings(DatabaseSettings):
 
     metrics_enabled: bool = True
     access_log_skip_paths: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["/api/v1/health/live", "/api/v1/health/ready", "/metrics"]
+        default_factory=lambda: sorted(OPERATIONAL_PATHS)
     )
 
     @field_validator("secret_key", "secret_key_previous")

@@ -24,24 +24,36 @@ _CONTEXT_ATTRS = ("request_id", "trace_id", "span_id")
 _MASK = "***"
 _SECRET_KEY_NAMES = re.compile(r"(?i)password|passwd|secret|token|authorization|api[_-]?key|cookie")
 
-# Bearer tokens, JWTs, password-like key/value pairs and URL credentials, wherever they appear.
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<1>{_MASK}"),
-    (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), _MASK),
-    (
-        re.compile(r"(?i)((?:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"),
-        rf"\g<1>{_MASK}",
-    ),
-    (re.compile(r"(://[^:/@\s]+:)[^@\s]+(@)"), rf"\g<1>{_MASK}\g<2>"),
+# Bearer tokens, JWTs, password-like key/value pairs and URL credentials, wherever they appear:
+# one pattern, one pass. Case-insensitive only where the original text may vary in case.
+_SECRETS = re.compile(
+    r"(?P<bearer>(?i:bearer)\s+)[A-Za-z0-9._~+/=-]+"
+    r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+    r"|(?P<pair>(?i:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"
+    r"|(?P<url>://[^:/@\s]+:)[^@\s]+@"
 )
+# Every match above contains one of these (lower-cased); text with none skips the regex entirely,
+# which is every access-log field of an ordinary request.
+_MARKERS = ("bearer", "eyj", "pass", "secret", "token", "key", "://")
+
+
+def _mask(match: re.Match[str]) -> str:
+    prefix = match.group("bearer") or match.group("pair")
+    if prefix is not None:
+        return prefix + _MASK
+    url = match.group("url")
+    if url is not None:
+        return f"{url}{_MASK}@"
+    return _MASK
 
 
 def redact(text: str, literals: Iterable[str] = ()) -> str:
     for literal in literals:
-        if literal:
+        if literal and literal in text:
             text = text.replace(literal, _MASK)
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
+    lowered = text.lower()
+    if any(marker in lowered for marker in _MARKERS):
+        text = _SECRETS.sub(_mask, text)
     return text
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from starlette.routing import compile_path
 
+from moorage.paths import OPERATIONAL_PATHS
+
 UNMATCHED = "unmatched"
 _CACHE_SIZE = 2048
 
@@ -31,6 +33,9 @@ class RouteTemplates:
         return [(compile_path(template)[0], template) for template in ordered]
 
     def resolve(self, path: str) -> str:
+        if path in OPERATIONAL_PATHS:
+            # Literal routes: a probe never pays for building the OpenAPI document on a cold start.
+            return path
         cached = self._cache.get(path)
         if cached is not None:
             self._cache.move_to_end(path)

@@ -7,21 +7,23 @@ instrumented, so a service without a collector pays nothing for tracing.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-
-from fastapi import FastAPI
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING
 
 from moorage import __version__
-from moorage.config import Settings
+from moorage.paths import OPERATIONAL_PATHS
 
-UNTRACED_URLS = "/api/v1/health,/metrics"
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from moorage.config import Settings
+
+# OTel matches each comma-separated regex anywhere in the URL: anchor every path at its end.
+UNTRACED_URLS = ",".join(f"{re.escape(path)}$" for path in sorted(OPERATIONAL_PATHS))
 
 
 def tracing_requested(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
@@ -44,9 +46,16 @@ class Tracing:
         self.provider.shutdown()
 
 
-def setup_tracing(app: FastAPI, engine: AsyncEngine, settings: Settings) -> Tracing | None:
-    if not tracing_requested():
-        return None
+def setup_tracing(app: FastAPI, engine: AsyncEngine, settings: Settings) -> Tracing:
+    # Imported here: the SDK, the exporter and the instrumentations cost start-up time for nothing
+    # when no collector is configured.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
     resource = Resource.create(
         {
             "service.name": os.environ.get("OTEL_SERVICE_NAME", "moorage"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -8,6 +9,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from moorage.app import create_app
 from moorage.config import Settings
+from moorage.resources import resources_of
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 CURRENT_KEY = "current-signing-key-0123456789abcdef0123"
@@ -36,17 +38,24 @@ def settings(migrated_database_url: str) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings, configure_logs=False)
     yield application
-    await application.state.database.dispose()
+    await resources_of(application).database.dispose()
 
 
 @pytest.fixture
 async def connection(app: FastAPI) -> AsyncIterator[AsyncConnection]:
-    """Every test runs inside one transaction that is rolled back at the end."""
-    async with app.state.database.engine.connect() as conn:
+    """Every test runs inside one transaction that is rolled back at the end; reads share it."""
+    database = resources_of(app).database
+    async with database.engine.connect() as conn:
         transaction = await conn.begin()
-        app.state.database.sessionmaker = async_sessionmaker(
+        database.sessionmaker = async_sessionmaker(
             bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
+
+        @asynccontextmanager
+        async def read_in_test_transaction() -> AsyncIterator[AsyncConnection]:
+            yield conn
+
+        database.read = read_in_test_transaction
         try:
             yield conn
         finally:

@@ -81,6 +81,7 @@ async def test_nul_characters_are_rejected_not_500(client: AsyncClient) -> None:
 
 async def test_cors_follows_settings(migrated_database_url: str) -> None:
     from moorage.app import create_app
+    from moorage.resources import resources_of
 
     from tests.service.conftest import make_settings
 
@@ -96,4 +97,4 @@ async def test_cors_follows_settings(migrated_database_url: str) -> None:
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
         foreign = await client.get("/api/v1/health/live", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in foreign.headers
-    await app.state.database.dispose()
+    await resources_of(app).database.dispose()

@@ -6,6 +6,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from moorage.app import create_app
+from moorage.resources import resources_of
 
 from tests.service.conftest import assert_envelope, make_settings
 
@@ -15,7 +16,7 @@ async def limited_app(migrated_database_url: str) -> AsyncIterator[FastAPI]:
     settings = make_settings(migrated_database_url, rate_limit_requests=3, rate_limit_window_seconds=60)
     application = create_app(settings, configure_logs=False)
     yield application
-    await application.state.database.dispose()
+    await resources_of(application).database.dispose()
 
 
 async def test_requests_over_the_limit_get_429_with_retry_after(limited_app: FastAPI) -> None:

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: settings, the key ring, the request's session and its caller.
+"""FastAPI dependencies: settings, the key ring, the database, the request's session and its caller.
 
 Every dependency is `async def` although none awaits: FastAPI runs a plain `def` dependency in the
 thread pool, and those hops cost more than the work itself on every request.
@@ -14,39 +14,46 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.config import Settings
+from moorage.db.engine import Database
 from moorage.db.session import get_session
 from moorage.errors import UnauthorizedError
 from moorage.keys import KeyRing
 from moorage.models import User
+from moorage.paths import TOKEN_PATH
 from moorage.repositories.users import UserRepository
+from moorage.resources import request_resources
 from moorage.schemas.common import MAX_PAGE_SIZE
-from moorage.tokens import Principal, TokenType, verify_token
+from moorage.tokens import Principal, TokenType
 
-_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_PATH, auto_error=False)
 
 
 async def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return request_resources(request).settings
 
 
 async def get_key_ring(request: Request) -> KeyRing:
-    ring: KeyRing = request.app.state.key_ring
-    return ring
+    return request_resources(request).key_ring
+
+
+async def get_database(request: Request) -> Database:
+    return request_resources(request).database
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
+# For handlers that run one statement: `async with database.read() as connection`.
+DatabaseDep = Annotated[Database, Depends(get_database)]
 # "function" scope: the commit happens, and the pooled connection returns, before the response is sent;
 # a failed commit then answers with an error instead of following a 2xx already on the wire.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_principal(ring: KeyRingDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+async def get_principal(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
     """Authorises from the access token alone: no database round trip on the hot path."""
     if not token:
         raise UnauthorizedError("Not authenticated.")
-    return verify_token(ring, token, expected_type=TokenType.access)
+    return request_resources(request).tokens.verify(token, expected_type=TokenType.access)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moorage.resources import request_resources
+
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessionmaker = request.app.state.database.sessionmaker
-    async with sessionmaker() as session:
+    async with request_resources(request).database.sessionmaker() as session:
         try:
             yield session
         except BaseException:

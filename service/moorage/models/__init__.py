@@ -1,5 +1,5 @@
-from moorage.models.base import Base
+from moorage.models.base import Base, Entity
 from moorage.models.item import Item
 from moorage.models.user import User
 
-__all__ = ["Base", "Item", "User"]
+__all__ = ["Base", "Entity", "Item", "User"]

@@ -37,3 +37,9 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_utcnow, onupdate=_utcnow, server_default=func.now(), nullable=False
     )
+
+
+class Entity(IdMixin, TimestampMixin, Base):
+    """A table with a UUID key and creation/update times: what the generic repository expects."""
+
+    __abstract__ = True

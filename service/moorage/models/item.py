@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from moorage.models.base import Base, IdMixin, TimestampMixin
+from moorage.models.base import Entity
 
 if TYPE_CHECKING:
     from moorage.models.user import User
 
 
-class Item(IdMixin, TimestampMixin, Base):
+class Item(Entity):
     __tablename__ = "items"
 
     title: Mapped[str] = mapped_column(String(200))

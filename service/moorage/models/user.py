@@ -5,13 +5,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from moorage.models.base import Base, IdMixin, TimestampMixin
+from moorage.models.base import Entity
 
 if TYPE_CHECKING:
     from moorage.models.item import Item
 
 
-class User(IdMixin, TimestampMixin, Base):
+class User(Entity):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterable
+from typing import Generic, Self, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -17,13 +17,9 @@ class Page(BaseModel, Generic[T]):
     limit: int
     offset: int
 
-
-def page_of(model: type[BaseModel], rows: Sequence[object], total: int, limit: int, offset: int) -> Any:
-    """A Page[model] of ORM rows."""
-    return Page[model](  # type: ignore[valid-type]
-        items=[model.model_validate(row) for row in rows], total=total, limit=limit, offset=offset
-    )
-
-
-class Message(BaseModel):
-    status: str
+    @classmethod
+    def of(cls, rows: Iterable[object], *, total: int, limit: int, offset: int) -> Self:
+        """`Page[Model].of(rows, ...)`: each row (an ORM object or a Core row) validated as Model."""
+        return cls.model_validate(
+            {"items": rows, "total": total, "limit": limit, "offset": offset}, from_attributes=True
+        )

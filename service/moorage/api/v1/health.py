@@ -10,6 +10,7 @@ from sqlalchemy import text
 from moorage import __version__
 from moorage.api.deps import SettingsDep
 from moorage.errors import envelope
+from moorage.resources import request_resources
 from moorage.schemas.health import HealthStatus, ServiceInfo
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -36,10 +37,10 @@ async def live() -> Response:
     responses={503: {"description": "The database did not answer in time."}},
 )
 async def ready(request: Request, settings: SettingsDep) -> HealthStatus | JSONResponse:
-    engine = request.app.state.database.engine
+    database = request_resources(request).database
 
     async def ping() -> None:
-        async with engine.connect() as connection:
+        async with database.read() as connection:
             await connection.execute(text("SELECT 1"))
 
     try:

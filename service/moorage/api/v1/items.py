@@ -4,10 +4,10 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from moorage.api.deps import CurrentUserDep, PageDep, PrincipalDep, SessionDep
-from moorage.schemas.common import Page, page_of
+from moorage.api.deps import CurrentUserDep, DatabaseDep, PageDep, PrincipalDep, SessionDep
+from moorage.schemas.common import Page
 from moorage.schemas.items import ItemCreate, ItemPublic, ItemUpdate
-from moorage.services.items import ItemService
+from moorage.services.items import ItemQueries, ItemService
 
 router = APIRouter(prefix="/items", tags=["items"])
 
@@ -19,15 +19,17 @@ async def create_item(data: ItemCreate, owner: CurrentUserDep, session: SessionD
 
 
 @router.get("", response_model=Page[ItemPublic])
-async def list_items(principal: PrincipalDep, session: SessionDep, page: PageDep) -> Page[ItemPublic]:
-    items, total = await ItemService(session).page(principal, limit=page.limit, offset=page.offset)
-    result: Page[ItemPublic] = page_of(ItemPublic, items, total, page.limit, page.offset)
-    return result
+async def list_items(principal: PrincipalDep, database: DatabaseDep, page: PageDep) -> Page[ItemPublic]:
+    async with database.read() as connection:
+        rows, total = await ItemQueries(connection).page(principal, limit=page.limit, offset=page.offset)
+    return Page[ItemPublic].of(rows, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{item_id}", response_model=ItemPublic)
-async def read_item(item_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> ItemPublic:
-    return ItemPublic.model_validate(await ItemService(session).get(principal, item_id))
+async def read_item(item_id: uuid.UUID, principal: PrincipalDep, database: DatabaseDep) -> ItemPublic:
+    async with database.read() as connection:
+        row = await ItemQueries(connection).get(principal, item_id)
+    return ItemPublic.model_validate(row)
 
 
 @router.patch("/{item_id}", response_model=ItemPublic)

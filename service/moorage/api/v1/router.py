@@ -1,8 +1,8 @@
 from fastapi import APIRouter, FastAPI
 
 from moorage.api.v1 import auth, health, items, users
+from moorage.paths import API_PREFIX
 
-API_PREFIX = "/api/v1"
 # Health first: probes are the most frequent requests and match earliest.
 ROUTERS: tuple[APIRouter, ...] = (health.router, auth.router, users.router, items.router)
 

@@ -4,17 +4,19 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from moorage.api.deps import CurrentUserDep, PageDep, PrincipalDep, SessionDep
-from moorage.schemas.common import Page, page_of
+from moorage.api.deps import CurrentUserDep, DatabaseDep, PageDep, PrincipalDep, SessionDep
+from moorage.schemas.common import Page
 from moorage.schemas.users import UserPublic, UserUpdate
-from moorage.services.users import UserService
+from moorage.services.users import UserQueries, UserService
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("/me", response_model=UserPublic)
-async def read_me(user: CurrentUserDep) -> UserPublic:
-    return UserPublic.model_validate(user)
+async def read_me(principal: PrincipalDep, database: DatabaseDep) -> UserPublic:
+    async with database.read() as connection:
+        row = await UserQueries(connection).me(principal)
+    return UserPublic.model_validate(row)
 
 
 @router.patch("/me", response_model=UserPublic)
@@ -28,12 +30,14 @@ async def delete_me(user: CurrentUserDep, session: SessionDep) -> None:
 
 
 @router.get("", response_model=Page[UserPublic])
-async def list_users(principal: PrincipalDep, session: SessionDep, page: PageDep) -> Page[UserPublic]:
-    users, total = await UserService(session).page(principal, limit=page.limit, offset=page.offset)
-    result: Page[UserPublic] = page_of(UserPublic, users, total, page.limit, page.offset)
-    return result
+async def list_users(principal: PrincipalDep, database: DatabaseDep, page: PageDep) -> Page[UserPublic]:
+    async with database.read() as connection:
+        rows, total = await UserQueries(connection).page(principal, limit=page.limit, offset=page.offset)
+    return Page[UserPublic].of(rows, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-async def read_user(user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> UserPublic:
-    return UserPublic.model_validate(await UserService(session).get_visible(principal, user_id))
+async def read_user(user_id: uuid.UUID, principal: PrincipalDep, database: DatabaseDep) -> UserPublic:
+    async with database.read() as connection:
+        row = await UserQueries(connection).get_visible(principal, user_id)
+    return UserPublic.model_validate(row)
