@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, func, select, true
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from moorage.models import Entity
@@ -51,10 +52,15 @@ class Reader(Generic[EntityT]):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def get(self, entity_id: uuid.UUID, *where: ColumnElement[bool]) -> Row[Any] | None:
-        table = self.model.__table__
-        statement = select(table).where(table.c.id == entity_id, *where)
-        result = await self._connection.execute(statement)
+    @classmethod
+    @cache
+    def _by_id(cls) -> Select[Any]:
+        # Built once per table: a reused statement skips coercion and memoizes its cache key.
+        table = cls.model.__table__
+        return select(table).where(table.c.id == bindparam("entity_id"))
+
+    async def get(self, entity_id: uuid.UUID) -> Row[Any] | None:
+        result = await self._connection.execute(self._by_id(), {"entity_id": entity_id})
         return result.first()
 
     async def page(
