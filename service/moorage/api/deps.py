@@ -22,7 +22,11 @@ from moorage.repositories.users import UserRepository
 from moorage.schemas.common import MAX_PAGE_SIZE
 from moorage.tokens import Principal, TokenType, verify_token
 
-_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_bearer = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description="An access token from `POST /api/v1/auth/token`, sent as `Authorization: Bearer <token>`.",
+)
 
 
 async def get_settings_dep(request: Request) -> Settings:

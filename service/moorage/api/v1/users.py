@@ -5,35 +5,48 @@ import uuid
 from fastapi import APIRouter, status
 
 from moorage.api.deps import CurrentUserDep, PageDep, PrincipalDep, SessionDep
+from moorage.api.responses import PROTECTED_ROUTE, errors
 from moorage.schemas.common import Page, page_of
 from moorage.schemas.users import UserPublic, UserUpdate
 from moorage.services.users import UserService
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], responses=PROTECTED_ROUTE)
 
 
-@router.get("/me", response_model=UserPublic)
+@router.get("/me", response_model=UserPublic, operation_id="users-me-read")
 async def read_me(user: CurrentUserDep) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.patch("/me", response_model=UserPublic)
+@router.patch("/me", response_model=UserPublic, operation_id="users-me-update", responses=errors(400, 422))
 async def update_me(data: UserUpdate, user: CurrentUserDep, session: SessionDep) -> UserPublic:
     return UserPublic.model_validate(await UserService(session).update(user, data))
 
 
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, operation_id="users-me-delete")
 async def delete_me(user: CurrentUserDep, session: SessionDep) -> None:
     await UserService(session).delete(user)
 
 
-@router.get("", response_model=Page[UserPublic])
+@router.get(
+    "",
+    response_model=Page[UserPublic],
+    operation_id="users-list",
+    responses=errors(403, 422, described={403: "Listing users requires a superuser (`forbidden`)."}),
+)
 async def list_users(principal: PrincipalDep, session: SessionDep, page: PageDep) -> Page[UserPublic]:
     users, total = await UserService(session).page(principal, limit=page.limit, offset=page.offset)
     result: Page[UserPublic] = page_of(UserPublic, users, total, page.limit, page.offset)
     return result
 
 
-@router.get("/{user_id}", response_model=UserPublic)
+@router.get(
+    "/{user_id}",
+    response_model=UserPublic,
+    operation_id="users-read",
+    responses=errors(
+        403, 404, 422, described={403: "Only superusers may read other accounts (`forbidden`)."}
+    ),
+)
 async def read_user(user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> UserPublic:
     return UserPublic.model_validate(await UserService(session).get_visible(principal, user_id))
