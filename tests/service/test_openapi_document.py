@@ -6,6 +6,7 @@ pins the contract itself and covers the responses a fuzzer cannot provoke (rate 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -168,6 +169,21 @@ def test_metrics_and_probes_document_their_bodies(document: dict[str, Any]) -> N
     assert set(metrics["content"]) == {"text/plain"}
     live = operations(document)["health-live"][2]["responses"]["200"]
     assert live["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/HealthStatus"}
+
+
+async def test_protected_operations_refuse_a_missing_token(
+    offline_app: FastAPI, document: dict[str, Any]
+) -> None:
+    async with AsyncClient(transport=ASGITransport(app=offline_app), base_url="http://testserver") as client:
+        for operation_id, (method, path, _, protected) in OPERATIONS.items():
+            if not protected:
+                continue
+            url = re.sub(r"\{[a-z_]+\}", str(uuid.uuid4()), path)
+            body: dict[str, Any] | None = {} if method in {"post", "patch"} else None
+            response = await client.request(method.upper(), url, json=body)
+            assert response.status_code == 401, (operation_id, response.text)
+            assert response.json()["error"]["code"] == "not_authenticated"
+            assert_conforms(document, operation_id, response)
 
 
 async def test_rate_limited_answer_conforms() -> None:
