@@ -6,7 +6,7 @@ every route under them shares (auth, rate limit, database, the catch-all 500).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from moorage.schemas.errors import ErrorEnvelope
@@ -16,6 +16,7 @@ Responses = dict[int | str, dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class ErrorResponse:
+    status: int
     description: str
     code: str
     message: str
@@ -26,50 +27,58 @@ class ErrorResponse:
 _RETRY_AFTER = ("Retry-After", "Seconds to wait before retrying.", True)
 _INTEGER_HEADERS = {"Retry-After", "X-RateLimit-Limit"}
 
-ERRORS: dict[int, ErrorResponse] = {
-    400: ErrorResponse(
+_GENERIC = (
+    ErrorResponse(
+        400,
         "The body could not be parsed at all, e.g. it is not UTF-8 (`bad_request`).",
         "bad_request",
         "There was an error parsing the body",
     ),
-    401: ErrorResponse(
+    ErrorResponse(
+        401,
         "No valid access token: codes `not_authenticated` (none sent), `invalid_token`, "
         "`token_expired`, `unknown_key` (signed with a key no longer in the ring).",
         "not_authenticated",
         "Not authenticated.",
         headers=(("WWW-Authenticate", "Always `Bearer`.", True),),
     ),
-    403: ErrorResponse("The caller may not act on this resource (`forbidden`).", "forbidden", "Forbidden."),
-    404: ErrorResponse("No such resource (`not_found`).", "not_found", "Item not found."),
-    409: ErrorResponse("The request conflicts with existing data.", "conflict", "Conflict."),
-    422: ErrorResponse(
+    ErrorResponse(403, "The caller may not act on this resource (`forbidden`).", "forbidden", "Forbidden."),
+    ErrorResponse(404, "No such resource (`not_found`).", "not_found", "Item not found."),
+    ErrorResponse(409, "The request conflicts with existing data.", "conflict", "Conflict."),
+    ErrorResponse(
+        422,
         "The request is invalid (`validation_error`); `details` lists each bad field.",
         "validation_error",
         "The request is invalid.",
         [{"field": "body.title", "message": "Field required", "type": "missing"}],
     ),
-    429: ErrorResponse(
+    ErrorResponse(
+        429,
         "Too many requests from this client in the current window (`rate_limited`).",
         "rate_limited",
         "Too many requests; retry later.",
         {"limit": 100, "window_seconds": 60, "retry_after": 12},
         headers=(_RETRY_AFTER, ("X-RateLimit-Limit", "Requests allowed per window.", False)),
     ),
-    500: ErrorResponse(
+    ErrorResponse(
+        500,
         "An unexpected error (`internal_error`); details are in the service's log only.",
         "internal_error",
         "An unexpected error occurred.",
     ),
-    503: ErrorResponse(
+    ErrorResponse(
+        503,
         "The database cannot be reached (`database_unavailable`); retry after `Retry-After` seconds.",
         "database_unavailable",
         "The database is unavailable; retry shortly.",
         headers=(_RETRY_AFTER,),
     ),
-}
+)
+ERRORS: dict[int, ErrorResponse] = {error.status: error for error in _GENERIC}
 
 
 NOT_READY = ErrorResponse(
+    503,
     "The database did not answer the bounded `SELECT 1` in time (`not_ready`).",
     "not_ready",
     "The database is unreachable.",
@@ -77,7 +86,7 @@ NOT_READY = ErrorResponse(
 )
 
 
-def error_response(error: ErrorResponse, description: str | None = None) -> dict[str, Any]:
+def error_response(error: ErrorResponse) -> dict[str, Any]:
     example = {
         "error": {
             "code": error.code,
@@ -88,7 +97,7 @@ def error_response(error: ErrorResponse, description: str | None = None) -> dict
     }
     response: dict[str, Any] = {
         "model": ErrorEnvelope,
-        "description": description or error.description,
+        "description": error.description,
         "content": {"application/json": {"example": example}},
     }
     if error.headers:
@@ -105,11 +114,51 @@ def error_response(error: ErrorResponse, description: str | None = None) -> dict
     return response
 
 
-def errors(*statuses: int, described: dict[int, str] | None = None) -> Responses:
-    """`responses=` for these statuses; `described` replaces a status's generic description."""
-    described = described or {}
-    return {status: error_response(ERRORS[status], described.get(status)) for status in statuses}
+def errors(*statuses: int | ErrorResponse) -> Responses:
+    """`responses=` for these statuses, each the generic one or a route's own ErrorResponse."""
+    chosen = [ERRORS[status] if isinstance(status, int) else status for status in statuses]
+    return {error.status: error_response(error) for error in chosen}
 
+
+def _variant(status: int, description: str, code: str, message: str) -> ErrorResponse:
+    return replace(ERRORS[status], description=description, code=code, message=message)
+
+
+EMAIL_TAKEN = _variant(
+    409,
+    "The email is already registered (`email_taken`).",
+    "email_taken",
+    "A user with this email already exists.",
+)
+LOGIN_REFUSED = _variant(
+    401,
+    "Wrong email or password (`invalid_credentials`) or a disabled account (`inactive_user`).",
+    "invalid_credentials",
+    "Incorrect email or password.",
+)
+REFRESH_REFUSED = _variant(
+    401,
+    "The refresh token is malformed, of the wrong type, expired or signed with an unknown key "
+    "(`invalid_token`, `token_expired`, `unknown_key`), or its account is gone.",
+    "token_expired",
+    "The token has expired.",
+)
+NOT_SUPERUSER = _variant(
+    403,
+    "Listing users requires a superuser (`forbidden`).",
+    "forbidden",
+    "Listing users requires a superuser.",
+)
+NOT_YOUR_ACCOUNT = _variant(
+    403,
+    "Only superusers may read other accounts (`forbidden`).",
+    "forbidden",
+    "You may only read your own account.",
+)
+NOT_YOUR_ITEM = _variant(
+    403, "The item belongs to another user (`forbidden`).", "forbidden", "This item belongs to another user."
+)
+USER_NOT_FOUND = _variant(404, "No such user (`not_found`).", "not_found", "User not found.")
 
 # Shared by every route of a router.
 PUBLIC_DATABASE_ROUTE = errors(429, 500, 503)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, status
 
 from moorage.api.deps import KeyRingDep, SessionDep, SettingsDep
-from moorage.api.responses import PUBLIC_DATABASE_ROUTE, errors
+from moorage.api.responses import EMAIL_TAKEN, LOGIN_REFUSED, PUBLIC_DATABASE_ROUTE, REFRESH_REFUSED, errors
 from moorage.schemas.auth import LoginForm, RefreshRequest, TokenPair
 from moorage.schemas.users import UserCreate, UserPublic
 from moorage.services.auth import AuthService
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/auth", tags=["auth"], responses=PUBLIC_DATABASE_ROUT
     response_model=UserPublic,
     status_code=status.HTTP_201_CREATED,
     operation_id="auth-register",
-    responses=errors(400, 409, 422, described={409: "The email is already registered (`email_taken`)."}),
+    responses=errors(400, EMAIL_TAKEN, 422),
 )
 async def register(
     data: UserCreate, session: SessionDep, settings: SettingsDep, ring: KeyRingDep
@@ -31,14 +31,7 @@ async def register(
     "/token",
     response_model=TokenPair,
     operation_id="auth-login",
-    responses=errors(
-        400,
-        401,
-        422,
-        described={
-            401: "Wrong email or password (`invalid_credentials`) or a disabled account (`inactive_user`)."
-        },
-    ),
+    responses=errors(400, LOGIN_REFUSED, 422),
 )
 async def login(
     form: Annotated[LoginForm, Form()],
@@ -53,15 +46,7 @@ async def login(
     "/refresh",
     response_model=TokenPair,
     operation_id="auth-refresh",
-    responses=errors(
-        400,
-        401,
-        422,
-        described={
-            401: "The refresh token is malformed, expired, of the wrong type or signed with an unknown key "
-            "(`invalid_token`, `token_expired`, `unknown_key`), or its account is gone."
-        },
-    ),
+    responses=errors(400, REFRESH_REFUSED, 422),
 )
 async def refresh(
     data: RefreshRequest, session: SessionDep, settings: SettingsDep, ring: KeyRingDep

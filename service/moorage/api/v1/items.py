@@ -5,13 +5,12 @@ import uuid
 from fastapi import APIRouter, status
 
 from moorage.api.deps import CurrentUserDep, PageDep, PrincipalDep, SessionDep
-from moorage.api.responses import PROTECTED_ROUTE, errors
+from moorage.api.responses import NOT_YOUR_ITEM, PROTECTED_ROUTE, errors
 from moorage.schemas.common import Page, page_of
 from moorage.schemas.items import ItemCreate, ItemPublic, ItemUpdate
 from moorage.services.items import ItemService
 
 router = APIRouter(prefix="/items", tags=["items"], responses=PROTECTED_ROUTE)
-_NOT_YOURS = {403: "The item belongs to another user (`forbidden`)."}
 
 
 @router.post(
@@ -37,7 +36,7 @@ async def list_items(principal: PrincipalDep, session: SessionDep, page: PageDep
     "/{item_id}",
     response_model=ItemPublic,
     operation_id="items-read",
-    responses=errors(403, 404, 422, described=_NOT_YOURS),
+    responses=errors(NOT_YOUR_ITEM, 404, 422),
 )
 async def read_item(item_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await ItemService(session).get(principal, item_id))
@@ -47,7 +46,7 @@ async def read_item(item_id: uuid.UUID, principal: PrincipalDep, session: Sessio
     "/{item_id}",
     response_model=ItemPublic,
     operation_id="items-update",
-    responses=errors(400, 403, 404, 422, described=_NOT_YOURS),
+    responses=errors(400, NOT_YOUR_ITEM, 404, 422),
 )
 async def update_item(
     item_id: uuid.UUID, data: ItemUpdate, principal: PrincipalDep, session: SessionDep
@@ -59,7 +58,7 @@ async def update_item(
     "/{item_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="items-delete",
-    responses=errors(403, 404, 422, described=_NOT_YOURS),
+    responses=errors(NOT_YOUR_ITEM, 404, 422),
 )
 async def delete_item(item_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> None:
     await ItemService(session).delete(principal, item_id)

@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, status
 
 from moorage.api.deps import CurrentUserDep, PageDep, PrincipalDep, SessionDep
-from moorage.api.responses import PROTECTED_ROUTE, errors
+from moorage.api.responses import NOT_SUPERUSER, NOT_YOUR_ACCOUNT, PROTECTED_ROUTE, USER_NOT_FOUND, errors
 from moorage.schemas.common import Page, page_of
 from moorage.schemas.users import UserPublic, UserUpdate
 from moorage.services.users import UserService
@@ -32,7 +32,7 @@ async def delete_me(user: CurrentUserDep, session: SessionDep) -> None:
     "",
     response_model=Page[UserPublic],
     operation_id="users-list",
-    responses=errors(403, 422, described={403: "Listing users requires a superuser (`forbidden`)."}),
+    responses=errors(NOT_SUPERUSER, 422),
 )
 async def list_users(principal: PrincipalDep, session: SessionDep, page: PageDep) -> Page[UserPublic]:
     users, total = await UserService(session).page(principal, limit=page.limit, offset=page.offset)
@@ -44,9 +44,7 @@ async def list_users(principal: PrincipalDep, session: SessionDep, page: PageDep
     "/{user_id}",
     response_model=UserPublic,
     operation_id="users-read",
-    responses=errors(
-        403, 404, 422, described={403: "Only superusers may read other accounts (`forbidden`)."}
-    ),
+    responses=errors(NOT_YOUR_ACCOUNT, USER_NOT_FOUND, 422),
 )
 async def read_user(user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> UserPublic:
     return UserPublic.model_validate(await UserService(session).get_visible(principal, user_id))
