@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import anyio
 from moorage import migrate
 
@@ -21,5 +23,6 @@ async def start_served_app(postgres: PostgresServer, database: str) -> ServerPro
             "LOG_LEVEL": "WARNING",
         }
     )
-    await anyio.to_thread.run_sync(server.start)
+    # Generous: on a loaded machine an import-heavy start can take well over the default minute.
+    await anyio.to_thread.run_sync(functools.partial(server.start, timeout=180))
     return server
