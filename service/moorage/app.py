@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from moorage import __version__
+from moorage.api.responses import METRICS_ROUTE
 from moorage.api.v1.router import include_api
 from moorage.config import Settings, get_settings
 from moorage.db.engine import create_database
@@ -25,6 +26,7 @@ from moorage.middleware.compression import CompressionMiddleware
 from moorage.middleware.metrics import MetricsMiddleware
 from moorage.middleware.rate_limit import RateLimitMiddleware
 from moorage.middleware.request_id import RequestIdMiddleware
+from moorage.openapi import install_openapi
 from moorage.paths import DOCS_PATH, METRICS_PATH, OPENAPI_PATH, OPERATIONAL_PATHS
 from moorage.resources import Resources, resources_of
 from moorage.route_templates import RouteTemplates
@@ -75,10 +77,17 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
 
     include_api(app)
     install_exception_handlers(app)
+    install_openapi(app)
 
     if settings.metrics_enabled:
 
-        @app.get(METRICS_PATH, include_in_schema=False)
+        @app.get(
+            METRICS_PATH,
+            tags=["metrics"],
+            operation_id="metrics-scrape",
+            response_class=PlainTextResponse,
+            responses=METRICS_ROUTE,
+        )
         async def prometheus_metrics(_: Request) -> Response:
             return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

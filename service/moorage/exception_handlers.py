@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route, compile_path
 
 from moorage.errors import AppError, code_for_status, envelope
 
@@ -43,13 +44,32 @@ async def handle_validation_error(_: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def handle_http_error(_: Request, error: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method the path serves: Starlette's own 405 names only the first route that matched.
+
+    Read from the app's OpenAPI paths (FastAPI's included routers are internal) plus its plain routes.
+    """
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].match(path):
+            methods |= {method.upper() for method in operations}
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+async def handle_http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     message = error.detail if isinstance(error.detail, str) else "The request failed."
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return JSONResponse(
         status_code=error.status_code,
         content=envelope(code_for_status(error.status_code), message),
-        headers=getattr(error, "headers", None),
+        headers=headers or None,
     )
 
 

@@ -25,7 +25,11 @@ from moorage.resources import request_resources
 from moorage.schemas.common import MAX_PAGE_SIZE
 from moorage.tokens import Principal, TokenType
 
-_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_PATH, auto_error=False)
+_bearer = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_PATH,
+    auto_error=False,
+    description="An access token from `POST /api/v1/auth/token`, sent as `Authorization: Bearer <token>`.",
+)
 
 
 async def get_settings_dep(request: Request) -> Settings:

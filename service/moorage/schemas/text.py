@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 
 def _reject_nul(value: str) -> str:
@@ -13,4 +13,7 @@ def _reject_nul(value: str) -> str:
     return value
 
 
-StoredText = Annotated[str, AfterValidator(_reject_nul)]
+# The validator gives the readable message; the pattern tells the OpenAPI document's readers.
+StoredText = Annotated[
+    str, AfterValidator(_reject_nul), Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})
+]

@@ -9,15 +9,16 @@ from sqlalchemy import text
 
 from moorage import __version__
 from moorage.api.deps import SettingsDep
+from moorage.api.responses import NO_DATABASE_ROUTE, NOT_READY, error_response
 from moorage.errors import envelope
 from moorage.resources import request_resources
 from moorage.schemas.health import HealthStatus, ServiceInfo
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"], responses=NO_DATABASE_ROUTE)
 logger = logging.getLogger(__name__)
 
 
-@router.get("", response_model=ServiceInfo)
+@router.get("", response_model=ServiceInfo, operation_id="health-info")
 async def info(settings: SettingsDep) -> ServiceInfo:
     return ServiceInfo(status="ok", version=__version__, environment=settings.environment.value)
 
@@ -25,7 +26,7 @@ async def info(settings: SettingsDep) -> ServiceInfo:
 _LIVE_BODY = HealthStatus(status="ok").model_dump_json().encode()
 
 
-@router.get("/live", response_model=HealthStatus, response_class=Response)
+@router.get("/live", response_model=HealthStatus, response_class=JSONResponse, operation_id="health-live")
 async def live() -> Response:
     # Pre-rendered: the most frequent request skips model validation and serialisation.
     return Response(content=_LIVE_BODY, media_type="application/json")
@@ -34,7 +35,8 @@ async def live() -> Response:
 @router.get(
     "/ready",
     response_model=HealthStatus,
-    responses={503: {"description": "The database did not answer in time."}},
+    operation_id="health-ready",
+    responses={503: error_response(NOT_READY)},
 )
 async def ready(request: Request, settings: SettingsDep) -> HealthStatus | JSONResponse:
     database = request_resources(request).database
