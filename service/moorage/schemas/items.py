@@ -9,14 +9,17 @@ from moorage.schemas.text import StoredText
 
 
 class ItemCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Mooring line", "description": "12 m, braided"}]},
+    )
 
     title: StoredText = Field(min_length=1, max_length=200)
     description: StoredText | None = Field(default=None, max_length=10_000)
 
 
 class ItemUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "Bow line"}]})
 
     title: StoredText | None = Field(default=None, min_length=1, max_length=200)
     description: StoredText | None = Field(default=None, max_length=10_000)

@@ -13,7 +13,18 @@ Password = Annotated[str, Field(min_length=8, max_length=128)]
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "skipper@example.com",
+                    "password": "correct horse battery",
+                    "full_name": "Ann Skipper",
+                }
+            ]
+        },
+    )
 
     email: NormalisedEmail
     password: Password
