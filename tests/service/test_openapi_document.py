@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from moorage.app import create_app
 from moorage.keys import KeyRing
+from moorage.resources import resources_of
 from moorage.tokens import TokenType, issue_token
 
 from tests.postgres import free_port
@@ -192,7 +193,7 @@ async def test_rate_limited_answer_conforms() -> None:
         first = await client.get("/api/v1/items")
         limited = await client.get("/api/v1/items")
         probe = await client.get("/api/v1/health/live")
-    await app.state.database.dispose()
+    await resources_of(app).database.dispose()
     assert first.status_code == 401
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "rate_limited"
@@ -202,7 +203,7 @@ async def test_rate_limited_answer_conforms() -> None:
 
 
 async def test_database_down_answers_conform(offline_app: FastAPI, document: dict[str, Any]) -> None:
-    settings = offline_app.state.settings
+    settings = resources_of(offline_app).settings
     token = issue_token(
         KeyRing.from_settings(settings),
         user_id=uuid.uuid4(),
