@@ -19,10 +19,18 @@ from typing import Any
 import kopf
 
 from moorage_operator import names
-from moorage_operator.conditions import find, is_true
+from moorage_operator.conditions import find
 from moorage_operator.kube import Kube, Rejected
-from moorage_operator.planner import Instance, Observed, Plan, job_state, plan
-from moorage_operator.spec import InvalidSpec, migration_inputs, parse_spec
+from moorage_operator.reconcile import (
+    Instance,
+    Observed,
+    Plan,
+    failure_message_to_fetch,
+    plan,
+    reads,
+    rejected_status,
+)
+from moorage_operator.reconcile.kinds import CHILDREN, Kind
 
 RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
 MANAGED: dict[str, Any] = {
@@ -85,40 +93,19 @@ def _key(namespace: str | None, labels: Mapping[str, str]) -> tuple[str, str]:
     return (namespace or "", labels[names.LABEL_OWNER])
 
 
+def _indexer(kind: Kind) -> Any:
+    async def index(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+        return {_key(namespace, labels): _slim(body)}
+
+    index.__name__ = kind.index
+    return index
+
+
 # One index per kind of child, keyed by (namespace, instance name), fed by watch streams.
-@kopf.index("v1", "secrets", labels=MANAGED)
-async def keyrings_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("v1", "configmaps", labels=MANAGED)
-async def configmaps_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("v1", "services", labels=MANAGED)
-async def services_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("apps", "v1", "deployments", labels=MANAGED)
-async def deployments_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("autoscaling", "v2", "horizontalpodautoscalers", labels=MANAGED)
-async def autoscalers_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("policy", "v1", "poddisruptionbudgets", labels=MANAGED)
-async def budgets_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("batch", "v1", "jobs", labels=MANAGED)
-async def jobs_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
+for _kind in CHILDREN:
+    kopf.index(_kind.group or None, _kind.version, _kind.plural, id=_kind.index, labels=MANAGED)(
+        _indexer(_kind)
+    )
 
 
 def _one(index: Any, key: tuple[str, str], name: str) -> Mapping[str, Any] | None:
@@ -128,9 +115,8 @@ def _one(index: Any, key: tuple[str, str], name: str) -> Mapping[str, Any] | Non
     return None
 
 
-async def _job_failure_message(kube: Kube, namespace: str, job: Mapping[str, Any]) -> str | None:
+async def _job_failure_message(kube: Kube, namespace: str, name: str) -> str | None:
     """The newest termination message of the Job's pods: the log tail ``FallbackToLogsOnError`` keeps."""
-    name = job["metadata"]["name"]
     pods = await kube.list("v1", "Pod", namespace, f"batch.kubernetes.io/job-name={name}")
     finished: list[tuple[str, str]] = []
     for pod in pods:
@@ -142,46 +128,28 @@ async def _job_failure_message(kube: Kube, namespace: str, job: Mapping[str, Any
     return max(finished)[1] if finished else None
 
 
-async def _observe(
-    kube: Kube, instance: Instance, indexes: Mapping[str, Any]
-) -> tuple[Observed, Mapping[str, Any] | None]:
+async def _observe(kube: Kube, instance: Instance, indexes: Mapping[str, Any]) -> Observed:
     key = (instance.namespace, instance.name)
-    observed = Observed(
-        keyring=_one(indexes["keyrings_idx"], key, names.keyring_name(instance.name)),
-        config_map=_one(indexes["configmaps_idx"], key, names.config_name(instance.name)),
-        service=_one(indexes["services_idx"], key, instance.name),
-        deployment=_one(indexes["deployments_idx"], key, instance.name),
-        autoscaler=_one(indexes["autoscalers_idx"], key, instance.name),
-        disruption_budget=_one(indexes["budgets_idx"], key, instance.name),
-        jobs=[dict(j) for j in indexes["jobs_idx"].get(key, [])],
-    )
-    try:
-        app = parse_spec(instance.spec)
-    except InvalidSpec:
-        return observed, None
-    # The database Secret belongs to the user and is not watched: look while not Ready or on a change.
-    changed = instance.status.get("observedGeneration") != instance.generation
-    if changed or not is_true(instance.status.get("conditions"), "Ready"):
-        refs = {
-            (app.database.name, app.database.key),
-            (app.migration_database.name, app.migration_database.key),
-        }
+    observed = Observed()
+    for kind in CHILDREN:
+        if kind.name is None:
+            setattr(observed, kind.field or "", [dict(o) for o in indexes[kind.index].get(key, [])])
+        else:
+            setattr(observed, kind.field or "", _one(indexes[kind.index], key, kind.name(instance.name)))
+    wanted = reads(instance)
+    if wanted.database_secrets:
         present = True
-        for secret_name, secret_key in refs:
+        for secret_name, secret_key in sorted(wanted.database_secrets):
             secret = await kube.get("v1", "Secret", instance.namespace, secret_name)
             present = present and secret is not None and secret_key in (secret.get("data") or {})
         observed.database_secret_present = present
-    inputs = migration_inputs(app, instance.annotations.get(names.ANN_RETRY_MIGRATION))
-    wanted = names.migration_job_name(instance.name, app.image, inputs)
-    job = next((j for j in observed.jobs if j["metadata"]["name"] == wanted), None)
-    if job is not None and (job_state(job) == "Failed" or (job.get("status") or {}).get("failed")):
-        seen = instance.status.get("migration") or {}
-        failures = (job.get("status") or {}).get("failed")
-        if seen.get("jobName") == wanted and seen.get("failures") == failures and seen.get("message"):
-            observed.job_failure_message = seen["message"]
-        else:
-            observed.job_failure_message = await _job_failure_message(kube, instance.namespace, job)
-    return observed, job
+    known, fetch = failure_message_to_fetch(instance, observed, wanted.migration_job)
+    observed.job_failure_message = known
+    if fetch and wanted.migration_job:
+        observed.job_failure_message = await _job_failure_message(
+            kube, instance.namespace, wanted.migration_job
+        )
+    return observed
 
 
 async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) -> None:
@@ -231,16 +199,14 @@ async def reconcile(
     locks: dict[tuple[str, str], asyncio.Lock] = memo["locks"]
     lock = locks.setdefault((instance.namespace, instance.name), asyncio.Lock())
     async with lock:
-        observed, _ = await _observe(kube, instance, indexes)
+        observed = await _observe(kube, instance, indexes)
         now = datetime.now(UTC)
         result = plan(instance, observed, now)
         try:
             await _execute(kube, body, instance.namespace, result)
         except Rejected as exc:
             # A spec the schema let through but the API server refuses: report it, never crash-loop.
-            observed.rejected = str(exc)
-            conditions = plan(instance, observed, now).status["conditions"]
-            status = {**result.status, "conditions": conditions}
+            status = rejected_status(instance, result, str(exc), now)
             before = find(instance.status.get("conditions"), "Degraded") or {}
             if before.get("reason") != "ChildRejected":
                 kopf.warn(body, reason="ChildRejected", message=str(exc)[:1024])
@@ -265,7 +231,7 @@ def _pruned(value: Any) -> Any:
 
 
 def _indexes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in kwargs.items() if name.endswith("_idx")}
+    return {kind.index: kwargs[kind.index] for kind in CHILDREN}
 
 
 @kopf.on.resume(*RESOURCE, id="resume")

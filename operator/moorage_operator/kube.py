@@ -20,18 +20,8 @@ import aiohttp
 import kopf
 
 from moorage_operator import names
+from moorage_operator.reconcile.kinds import PLURALS
 
-_PLURALS = {
-    "Secret": "secrets",
-    "ConfigMap": "configmaps",
-    "Service": "services",
-    "Pod": "pods",
-    "Deployment": "deployments",
-    "HorizontalPodAutoscaler": "horizontalpodautoscalers",
-    "PodDisruptionBudget": "poddisruptionbudgets",
-    "Job": "jobs",
-    names.KIND: names.PLURAL,
-}
 SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 RETRY_DELAY = 5.0
 REQUEST_TIMEOUT = 30.0
@@ -50,7 +40,7 @@ class Rejected(Exception):
 
 def collection_path(api_version: str, kind: str, namespace: str) -> str:
     base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-    return f"{base}/namespaces/{namespace}/{_PLURALS[kind]}"
+    return f"{base}/namespaces/{namespace}/{PLURALS[kind]}"
 
 
 def _pem(data: str | bytes) -> bytes:

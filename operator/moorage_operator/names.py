@@ -1,4 +1,4 @@
-"""Names, labels and annotation keys shared by the builders, the planner and the handlers."""
+"""Names, labels and annotation keys shared by the builders, the reconcile steps and the handlers."""
 
 from __future__ import annotations
 

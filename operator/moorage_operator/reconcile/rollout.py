@@ -1,0 +1,96 @@
+"""Steps: write the Deployment for the image the migration gate allows, then read how its rollout goes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from moorage_operator import manifests, names
+from moorage_operator.keyring import KeyRing
+from moorage_operator.reconcile.model import (
+    NORMAL,
+    Event,
+    Instance,
+    Observed,
+    RolloutOutcome,
+    RolloutState,
+    annotations_of,
+    apply_child,
+    needs_apply,
+)
+from moorage_operator.spec import AppSpec
+
+
+def rollout_complete(dep: Mapping[str, Any] | None) -> bool:
+    """Every replica runs the current template and is available; no old pods are left."""
+    if not dep:
+        return False
+    meta = dep.get("metadata") or {}
+    spec = dep.get("spec") or {}
+    st = dep.get("status") or {}
+    want = int(spec.get("replicas", 1))
+    return (
+        int(st.get("observedGeneration", -1)) >= int(meta.get("generation", 0))
+        and int(st.get("updatedReplicas", 0)) >= want
+        and int(st.get("availableReplicas", 0)) >= want
+        and int(st.get("replicas", 0)) == int(st.get("updatedReplicas", 0))
+        and want >= 1
+    )
+
+
+def plan_deployment(
+    app: AppSpec,
+    observed: Observed,
+    owner: manifests.Owner,
+    ring: KeyRing,
+    *,
+    target: str | None,
+    db_missing: bool,
+) -> RolloutOutcome:
+    out = RolloutOutcome()
+    if target is None or (db_missing and observed.deployment is None):
+        return out
+    desired = manifests.deployment(app, owner, image=target, ring=ring)
+    out.pending = desired
+    if apply_child(out, desired, observed.deployment):
+        if observed.deployment is not None:
+            out.events.append(Event(NORMAL, "RollingOut", f"rolling out {target} (key ring {ring.version})"))
+        out.notes.progressing.append(("RollingOut", f"rolling out {target}"))
+    return out
+
+
+def observe_rollout(
+    instance: Instance,
+    app: AppSpec,
+    observed: Observed,
+    *,
+    target: str | None,
+    pending: Mapping[str, Any] | None,
+) -> RolloutState:
+    """Replica counts, the image every replica runs once complete, and the notes while it is not."""
+    out = RolloutState()
+    dep = observed.deployment
+    dep_status = (dep or {}).get("status") or {}
+    out.status["replicas"] = int(dep_status.get("replicas", 0))
+    out.status["readyReplicas"] = int(dep_status.get("readyReplicas", 0))
+    applying = pending is not None and needs_apply(dep, pending)
+    complete = rollout_complete(dep) and not applying
+    running_image = annotations_of(dep).get(names.ANN_MIGRATED_IMAGE)
+    out.running_image, out.complete = running_image, complete
+    notes = out.notes
+    if complete and running_image:
+        if instance.status.get("currentImage") != running_image:
+            out.events.append(Event(NORMAL, "RolledOut", f"all replicas run {running_image}"))
+        out.status["currentImage"] = running_image
+    # Later steps' not-ready notes only count when no earlier step gave one (the first wins).
+    if dep is None and target is None:
+        notes.not_ready.append(("Migrating", "waiting for the first migration"))
+    if dep is not None and not complete:
+        notes.progressing.append(
+            ("RollingOut", "waiting for the Deployment's replicas to be updated and available")
+        )
+        available = int(dep_status.get("availableReplicas", 0))
+        notes.not_ready.append(("RollingOut", f"{available} replica(s) available, rollout in progress"))
+    if target is not None and target != app.image:
+        notes.not_ready.append(("Migrating", f"serving {target}; {app.image} is not migrated yet"))
+    return out
