@@ -142,7 +142,8 @@ def test_rejected_status_puts_the_refusal_first() -> None:
     for kind, reason in (
         ("Ready", "ChildRejected"),
         ("Degraded", "ChildRejected"),
-        ("Progressing", "RollingOut"),
+        ("Progressing", "ChildRejected"),
+        ("Stalled", "ChildRejected"),
     ):
         cond = find(status["conditions"], kind)
         assert cond is not None

@@ -145,6 +145,7 @@ def _follow(
             out.events.append(Event(WARNING, "MigrationFailed", truncate(message)))
         out.notes.degraded.append(("MigrationFailed", truncate(message)))
         out.notes.not_ready.append(("MigrationFailed", truncate(message)))
+        out.notes.stalled.append(("MigrationFailed", truncate(message)))
         return
     if failures:
         migration["failures"] = failures
