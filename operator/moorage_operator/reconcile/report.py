@@ -16,6 +16,9 @@ from moorage_operator.conditions import (
 )
 from moorage_operator.reconcile.model import Instance, Notes
 
+# Progressing notes that are no work under way (kstatus: neither Reconciling nor Stalled).
+IDLE = frozenset({"Paused"})
+
 
 def conditions(notes: Notes, *, serving: str | None) -> list[Condition]:
     """Ready/Progressing/Degraded for people, Reconciling/Stalled for kstatus; never both of the latter.
@@ -24,13 +27,14 @@ def conditions(notes: Notes, *, serving: str | None) -> list[Condition]:
     "the instance matches its spec" only when nothing is pending, failing or waiting.
     """
     stalled = notes.stalled[0] if notes.stalled else None
-    working = notes.progressing[0] if notes.progressing and stalled is None else None
+    first = notes.progressing[0] if notes.progressing and stalled is None else None
+    working = first if first is not None and first[0] not in IDLE else None
     if notes.not_ready:
         ready = Condition(READY, False, *notes.not_ready[0])
     else:
         ready = Condition(READY, True, "Available", f"all replicas run {serving} and are available")
-    if working is not None:
-        progressing = Condition(PROGRESSING, True, *working)
+    if first is not None:
+        progressing = Condition(PROGRESSING, True, *first)
     elif stalled is not None:
         progressing = Condition(PROGRESSING, False, stalled[0], f"waiting for a change: {stalled[1]}")
     elif notes.not_ready:
