@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import random
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +39,8 @@ MANAGED: dict[str, Any] = {
     names.LABEL_OWNER: kopf.PRESENT,
 }
 RESYNC_SECONDS = float(os.environ.get("MOORAGE_RESYNC_SECONDS", "3"))
+# How often unchanged children are re-applied to undo manual edits (drift); at most a minute.
+DRIFT_SECONDS = min(float(os.environ.get("MOORAGE_DRIFT_SECONDS", "30")), 60.0)
 
 
 @kopf.on.startup()
@@ -66,6 +69,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo["kube"] = await Kube.connect(settings)
     # Mutual exclusion between the change handlers and the timer of one instance; nothing else.
     memo["locks"] = {}
+    memo["reapplied"] = {}  # (namespace, name) -> monotonic time of the last drift check
 
 
 @kopf.on.cleanup()
@@ -165,9 +169,21 @@ async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) ->
         created.add(key(result.secret_create))
     if result.secret_replace is not None:
         await kube.replace(result.secret_replace)
+    for patch in result.patches:
+        ref = patch.ref
+        await kube.json_patch(ref.api_version, ref.kind, namespace, ref.name, patch.operations)
+        kopf.event(body, type="Normal", reason="DriftReverted", message=patch.message)
     for obj in result.applies:
         if await kube.apply(obj):
             created.add(key(obj))
+    for again in result.reapplies:
+        _, stored = await kube.apply_object(again.desired)
+        if again.reverted(stored):
+            # Applying an unchanged object changed it: something had edited a field the operator owns.
+            what = f"{again.desired['kind']} {again.desired['metadata']['name']}"
+            kopf.event(
+                body, type="Normal", reason="DriftReverted", message=f"reverted manual changes to {what}"
+            )
     for ref in result.deletes:
         await kube.delete(ref.api_version, ref.kind, namespace, ref.name)
     if result.job_create is not None and await kube.create(result.job_create):
@@ -201,7 +217,12 @@ async def reconcile(
     async with lock:
         observed = await _observe(kube, instance, indexes)
         now = datetime.now(UTC)
-        result = plan(instance, observed, now)
+        checked: dict[tuple[str, str], float] = memo["reapplied"]
+        key = (instance.namespace, instance.name)
+        reapply = time.monotonic() - checked.get(key, float("-inf")) >= DRIFT_SECONDS
+        result = plan(instance, observed, now, reapply=reapply)
+        if reapply:
+            checked[key] = time.monotonic()
         try:
             await _execute(kube, body, instance.namespace, result)
         except Rejected as exc:
@@ -254,3 +275,4 @@ async def resync(
 def forget(namespace: str | None, name: str | None, memo: kopf.Memo, **_: Any) -> None:
     # The children go with their owner through garbage collection; only the local lock is dropped.
     memo.get("locks", {}).pop((namespace or "", name or ""), None)
+    memo.get("reapplied", {}).pop((namespace or "", name or ""), None)

@@ -85,11 +85,41 @@ class Notes:
         self.stalled.extend(other.stalled)
 
 
+@dataclass(frozen=True, slots=True)
+class Reapply:
+    """An apply of an unchanged object, to undo manual edits.
+
+    It did undo one when the stored object changed: a new ``generation`` for kinds that have one (status
+    updates do not move it), else a new ``resourceVersion``.
+    """
+
+    desired: dict[str, Any]
+    resource_version: str | None
+    generation: int | None
+
+    def reverted(self, stored: Mapping[str, Any]) -> bool:
+        meta = stored.get("metadata") or {}
+        if self.generation is not None and meta.get("generation") is not None:
+            return int(meta["generation"]) != self.generation
+        return meta.get("resourceVersion") != self.resource_version
+
+
+@dataclass(frozen=True, slots=True)
+class JsonPatch:
+    """Removes what server-side apply leaves alone: entries another field manager added to our lists."""
+
+    ref: Ref
+    operations: list[dict[str, Any]]
+    message: str
+
+
 @dataclass(slots=True)
 class Outcome:
     """What one step decided."""
 
     applies: list[dict[str, Any]] = field(default_factory=list)
+    reapplies: list[Reapply] = field(default_factory=list)
+    patches: list[JsonPatch] = field(default_factory=list)
     deletes: list[Ref] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     secret_create: dict[str, Any] | None = None
@@ -127,6 +157,8 @@ class Plan:
     secret_create: dict[str, Any] | None = None
     secret_replace: dict[str, Any] | None = None
     applies: list[dict[str, Any]] = field(default_factory=list)
+    reapplies: list[Reapply] = field(default_factory=list)
+    patches: list[JsonPatch] = field(default_factory=list)
     deletes: list[Ref] = field(default_factory=list)
     job_create: dict[str, Any] | None = None
     events: list[Event] = field(default_factory=list)
@@ -160,9 +192,21 @@ def truncate(text: str) -> str:
     return text if len(text) <= MESSAGE_LIMIT else "…" + text[-MESSAGE_LIMIT:]
 
 
-def apply_child(out: Outcome, desired: dict[str, Any], seen: Mapping[str, Any] | None) -> bool:
-    """Queue ``desired`` when it differs from what the cluster holds; announce a creation."""
+def apply_child(
+    out: Outcome, desired: dict[str, Any], seen: Mapping[str, Any] | None, *, reapply: bool = False
+) -> bool:
+    """Queue ``desired`` when it differs from what the cluster holds; announce a creation.
+
+    ``reapply`` (the periodic drift check) re-sends an unchanged object too: server-side apply with
+    force takes back every field the operator sets and leaves the others alone.
+    """
     if not needs_apply(seen, desired):
+        if reapply and seen is not None:
+            meta = seen.get("metadata") or {}
+            version, generation = meta.get("resourceVersion"), meta.get("generation")
+            out.reapplies.append(
+                Reapply(desired, str(version) if version else None, int(generation) if generation else None)
+            )
         return False
     out.applies.append(desired)
     if seen is None:

@@ -31,6 +31,8 @@ def merge(instance: Instance, steps: Sequence[Outcome], now: datetime, *, servin
     status.pop("conditions", None)
     for out in steps:
         result.applies.extend(out.applies)
+        result.reapplies.extend(out.reapplies)
+        result.patches.extend(out.patches)
         result.deletes.extend(out.deletes)
         result.events.extend(out.events)
         result.secret_create = out.secret_create or result.secret_create
@@ -46,7 +48,8 @@ def _owner(instance: Instance) -> manifests.Owner:
     return manifests.Owner(instance.name, instance.namespace, instance.uid, dict(instance.labels))
 
 
-def plan(instance: Instance, observed: Observed, now: datetime) -> Plan:
+def plan(instance: Instance, observed: Observed, now: datetime, *, reapply: bool = False) -> Plan:
+    """The plan for now; ``reapply`` re-sends unchanged children to undo manual edits (drift)."""
     try:
         app = parse_spec(instance.spec)
     except InvalidSpec as exc:
@@ -61,10 +64,10 @@ def plan(instance: Instance, observed: Observed, now: datetime) -> Plan:
     keys = plan_keyring(instance, app, observed, owner, now)
     checked = check(app, observed)
     db_missing = database_missing(observed)
-    supporting = plan_supporting(app, observed, owner)
+    supporting = plan_supporting(app, observed, owner, reapply=reapply)
     migration = plan_migration(instance, app, observed, owner, db_missing=db_missing)
     deployment = plan_deployment(
-        app, observed, owner, keys.ring, target=migration.target, db_missing=db_missing
+        app, observed, owner, keys.ring, target=migration.target, db_missing=db_missing, reapply=reapply
     )
     rollout = observe_rollout(instance, app, observed, target=migration.target, pending=deployment.pending)
     steps = (keys, checked, supporting, migration, deployment, rollout)

@@ -11,7 +11,9 @@ from moorage_operator.reconcile.model import (
     NORMAL,
     Event,
     Instance,
+    JsonPatch,
     Observed,
+    Ref,
     RolloutOutcome,
     RolloutState,
     annotations_of,
@@ -46,17 +48,61 @@ def plan_deployment(
     *,
     target: str | None,
     db_missing: bool,
+    reapply: bool = False,
 ) -> RolloutOutcome:
     out = RolloutOutcome()
     if target is None or (db_missing and observed.deployment is None):
         return out
     desired = manifests.deployment(app, owner, image=target, ring=ring)
     out.pending = desired
-    if apply_child(out, desired, observed.deployment):
+    if observed.deployment is not None:
+        patch = foreign_env(observed.deployment, desired)
+        if patch is not None:
+            out.patches.append(patch)
+    if apply_child(out, desired, observed.deployment, reapply=reapply):
         if observed.deployment is not None:
             out.events.append(Event(NORMAL, "RollingOut", f"rolling out {target} (key ring {ring.version})"))
         out.notes.progressing.append(("RollingOut", f"rolling out {target}"))
     return out
+
+
+def _containers(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list((((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or [])
+
+
+def foreign_env(seen: Mapping[str, Any], desired: Mapping[str, Any]) -> JsonPatch | None:
+    """Environment variables someone else added to the operator's containers (``kubectl set env``).
+
+    Server-side apply keeps entries another manager owns, and an added variable can mask the spec's
+    config, so they are removed by index, each guarded by a test of its name.
+    """
+    wanted = {
+        str(c.get("name")): {str(e.get("name")) for e in c.get("env") or []} for c in _containers(desired)
+    }
+    operations: list[dict[str, Any]] = []
+    removed: list[str] = []
+    for ci, container in enumerate(_containers(seen)):
+        ours = wanted.get(str(container.get("name")))
+        if ours is None:
+            continue
+        for ei, entry in reversed(list(enumerate(container.get("env") or []))):
+            name = str(entry.get("name"))
+            if name not in ours:
+                path = f"/spec/template/spec/containers/{ci}/env/{ei}"
+                operations += [
+                    {"op": "test", "path": f"{path}/name", "value": name},
+                    {"op": "remove", "path": path},
+                ]
+                removed.append(name)
+    if not operations:
+        return None
+    name = str((seen.get("metadata") or {}).get("name"))
+    listed = ", ".join(sorted(removed))
+    return JsonPatch(
+        Ref("apps/v1", "Deployment", name),
+        operations,
+        f"removed environment variable(s) {listed} from Deployment {name}: not in spec.config",
+    )
 
 
 def observe_rollout(
