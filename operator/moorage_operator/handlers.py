@@ -140,7 +140,7 @@ async def _observe(kube: Kube, instance: Instance, indexes: Mapping[str, Any]) -
             setattr(observed, kind.field or "", [dict(o) for o in indexes[kind.index].get(key, [])])
         else:
             setattr(observed, kind.field or "", _one(indexes[kind.index], key, kind.name(instance.name)))
-    wanted = reads(instance)
+    wanted = reads(instance, observed.jobs)
     if wanted.database_secrets:
         present = True
         for secret_name, secret_key in sorted(wanted.database_secrets):

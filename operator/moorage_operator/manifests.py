@@ -250,11 +250,15 @@ def disruption_budget(owner: Owner) -> dict[str, Any]:
     return _owned(obj, owner)
 
 
-def migration_job(app: AppSpec, owner: Owner, *, image: str, inputs: str = "") -> dict[str, Any]:
+def migration_job(
+    app: AppSpec, owner: Owner, *, image: str, inputs: str = "", attempt: int = 0, attempt_key: str = ""
+) -> dict[str, Any]:
     """``moorage migrate`` for one image; its log tail lands in the termination message on failure."""
     volumes, mounts = _volumes()
     meta = _meta(names.migration_job_name(owner.name, image, inputs), owner, "migration")
     meta["annotations"] = {names.ANN_IMAGE: image}
+    if attempt_key:
+        meta["annotations"] |= {names.ANN_ATTEMPT: str(attempt), names.ANN_ATTEMPT_KEY: attempt_key}
     pod_labels = names.child_labels(owner.name, "migration")
     obj = {
         "apiVersion": "batch/v1",

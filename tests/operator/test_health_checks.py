@@ -42,6 +42,13 @@ def failed_migration() -> World:
     return world
 
 
+def missing_database_secret() -> World:
+    world = World(image=IMAGE_A)
+    world.db_present = False
+    world.step()
+    return world
+
+
 def invalid() -> World:
     world = World(config={"LOG_LEVEL": "x"})
     world.step()
@@ -51,7 +58,8 @@ def invalid() -> World:
 CASES = {
     "ready": (ready_world, "Healthy", "Current"),
     "migrating": (migrating, "Progressing", "InProgress"),
-    "failed-migration": (failed_migration, "Degraded", "Failed"),
+    "failed-migration": (failed_migration, "Degraded", "InProgress"),  # retried on its own
+    "missing-database-secret": (missing_database_secret, "Degraded", "Failed"),
     "invalid-spec": (invalid, "Degraded", "Failed"),
 }
 
@@ -90,6 +98,6 @@ def test_messages_survive_the_trip_into_lua() -> None:
     world = failed_migration()
     text = '…log tail 12\\n"quoted" ünïcode'
     for cond in world.status["conditions"]:
-        if cond["type"] == "Stalled":
+        if cond["type"] == "Degraded":
             cond["message"] = text
     assert argocd_health(as_object(world)) == ("Degraded", f"MigrationFailed: {text}")

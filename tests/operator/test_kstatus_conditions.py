@@ -40,18 +40,17 @@ def test_migration_and_rollout_are_reconciling() -> None:
     assert world.condition("Stalled")["status"] == "False"
 
 
-def test_a_failed_migration_stalls_and_never_claims_to_match_the_spec() -> None:
+def test_a_failed_migration_in_backoff_is_degraded_and_reconciling_never_matched() -> None:
     world = ready_world()
     world.spec = spec(image=IMAGE_B)
     world.step()
     world.finish_job(IMAGE_B, ok=False)
     world.step()
-    assert world.condition("Stalled")["status"] == "True"
-    assert world.condition("Stalled")["reason"] == "MigrationFailed"
-    assert world.condition("Reconciling")["status"] == "False"
+    assert world.condition("Degraded")["reason"] == "MigrationFailed"
+    assert world.condition("Stalled")["status"] == "False"
+    assert world.condition("Reconciling")["reason"] == "MigrationBackoff"
     progressing = world.condition("Progressing")
-    assert progressing["status"] == "False"
-    assert progressing["reason"] == "MigrationFailed"
+    assert progressing["status"] == "True"
     assert "matches its spec" not in progressing["message"]
 
 

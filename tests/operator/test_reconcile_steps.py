@@ -74,12 +74,13 @@ def test_migration_step_holds_the_old_image_until_the_job_succeeds() -> None:
         app,
         Observed(deployment=running),
         OWNER,
+        NOW,
         db_missing=False,
     )
     assert out.target == "moorage/service:1"
     assert out.job_create is not None
     assert out.status["migration"]["state"] == "Running"
-    blocked = plan_migration(instance(), parse_spec(spec()), Observed(), OWNER, db_missing=True)
+    blocked = plan_migration(instance(), parse_spec(spec()), Observed(), OWNER, NOW, db_missing=True)
     assert blocked.job_create is None
     assert blocked.status["migration"]["state"] == "Blocked"
     assert blocked.target is None

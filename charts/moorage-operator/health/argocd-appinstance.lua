@@ -1,6 +1,6 @@
 -- Argo CD resource health for apps.moorage.dev/AppInstance (Argo CD runs Lua 5.1).
 -- Order matters: an out-of-date status says nothing yet; Stalled means nothing moves without a change;
--- Reconciling means work is under way; Degraded without work under way is a failure.
+-- Degraded is a failure even while the operator retries on its own; Reconciling is work under way.
 local health = { status = "Progressing", message = "waiting for the operator to report" }
 if obj.status == nil or obj.status.conditions == nil then
   return health
@@ -29,11 +29,11 @@ end
 if is_true("Stalled") then
   return { status = "Degraded", message = describe("Stalled") }
 end
-if is_true("Reconciling") then
-  return { status = "Progressing", message = describe("Reconciling") }
-end
 if is_true("Degraded") then
   return { status = "Degraded", message = describe("Degraded") }
+end
+if is_true("Reconciling") then
+  return { status = "Progressing", message = describe("Reconciling") }
 end
 if obj.spec ~= nil and obj.spec.paused then
   return { status = "Suspended", message = "spec.paused is set" }

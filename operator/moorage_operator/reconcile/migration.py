@@ -1,11 +1,20 @@
-"""Step: the migration gate. A new image reaches the Deployment only after its migration Job succeeded."""
+"""Step: the migration gate. A new image reaches the Deployment only after its migration Job succeeded.
+
+A Job that failed for good is retried on its own with capped exponential back-off (30 s doubling to
+10 min): each retry is a fresh Job under the next attempt's name. The attempt count belongs to the
+image and the migration inputs, so a new image, a corrected migration Secret or a new value of the
+retry annotation starts over at once.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from moorage_operator import manifests, names
+from moorage_operator.durations import format_time, parse_time
 from moorage_operator.reconcile.jobs import job_failure_reason, job_failures, job_named, job_state
 from moorage_operator.reconcile.kinds import BY_KIND
 from moorage_operator.reconcile.model import (
@@ -22,11 +31,44 @@ from moorage_operator.reconcile.model import (
 from moorage_operator.spec import AppSpec, migration_inputs
 
 JOB = BY_KIND["Job"]
+FIRST_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=10)
 
 
-def wanted_job_name(instance: Instance, app: AppSpec) -> str:
-    inputs = migration_inputs(app, instance.annotations.get(names.ANN_RETRY_MIGRATION))
-    return names.migration_job_name(instance.name, app.image, inputs)
+def backoff(attempt: int) -> timedelta:
+    """The wait after attempt ``attempt`` (0-based) failed: 30 s, 60 s, 120 s, … capped at 10 min."""
+    wait: timedelta = FIRST_BACKOFF * 2 ** min(attempt, 16)
+    return min(wait, MAX_BACKOFF)
+
+
+def _inputs(instance: Instance, app: AppSpec) -> str:
+    return migration_inputs(app, instance.annotations.get(names.ANN_RETRY_MIGRATION))
+
+
+def attempt_key(instance: Instance, app: AppSpec) -> str:
+    """What the attempts count for: the image and the inputs (a change to either starts over)."""
+    return hashlib.sha256(f"{app.image}\0{_inputs(instance, app)}".encode()).hexdigest()[:12]
+
+
+def current_attempt(instance: Instance, app: AppSpec, jobs: Any = ()) -> int:
+    """The highest attempt recorded for this key, in the status or on a Job (whichever is ahead)."""
+    key = attempt_key(instance, app)
+    seen = instance.status.get("migration") or {}
+    attempt = int(seen.get("attempt") or 0) if seen.get("attemptKey") == key else 0
+    for job in jobs:
+        ann = annotations_of(job)
+        if ann.get(names.ANN_ATTEMPT_KEY) == key and str(ann.get(names.ANN_ATTEMPT, "")).isdigit():
+            attempt = max(attempt, int(ann[names.ANN_ATTEMPT]))
+    return attempt
+
+
+def _job_name(instance: Instance, app: AppSpec, attempt: int) -> str:
+    inputs = _inputs(instance, app)
+    return names.migration_job_name(instance.name, app.image, f"{inputs}#{attempt}" if attempt else inputs)
+
+
+def wanted_job_name(instance: Instance, app: AppSpec, jobs: Any = ()) -> str:
+    return _job_name(instance, app, current_attempt(instance, app, jobs))
 
 
 def migrated_image(observed: Observed) -> str | None:
@@ -58,13 +100,20 @@ def _stop_others(out: MigrationOutcome, observed: Observed, wanted: str) -> bool
 
 
 def plan_migration(
-    instance: Instance, app: AppSpec, observed: Observed, owner: manifests.Owner, *, db_missing: bool
+    instance: Instance,
+    app: AppSpec,
+    observed: Observed,
+    owner: manifests.Owner,
+    now: datetime,
+    *,
+    db_missing: bool,
 ) -> MigrationOutcome:
     deployed = migrated_image(observed)
     out = MigrationOutcome(target=deployed)
     if deployed:
         out.status["migratedImage"] = deployed
-    wanted = wanted_job_name(instance, app)
+    attempt = current_attempt(instance, app, observed.jobs)
+    wanted = _job_name(instance, app, attempt)
     others_running = _stop_others(out, observed, wanted)
     if not (app.migrations.enabled and app.image != deployed):
         out.target = app.image
@@ -77,13 +126,16 @@ def plan_migration(
         "state": None,
         "failures": None,
         "message": None,
+        "attempt": attempt,
+        "attemptKey": attempt_key(instance, app),
+        "nextAttemptTime": None,
     }
     out.status["migration"] = migration
     job = job_named(observed.jobs, wanted)
     if job is None:
         _start(out, instance, app, owner, migration, others_running=others_running, db_missing=db_missing)
     else:
-        _follow(out, instance, app, observed, job, migration)
+        _follow(out, instance, app, observed, owner, job, migration, now)
     return out
 
 
@@ -104,14 +156,32 @@ def _start(
     elif db_missing:
         migration["state"] = "Blocked"
     else:
-        inputs = migration_inputs(app, instance.annotations.get(names.ANN_RETRY_MIGRATION))
-        out.job_create = manifests.migration_job(app, owner, image=app.image, inputs=inputs)
+        attempt = int(migration["attempt"])
+        inputs = _inputs(instance, app)
+        out.job_create = manifests.migration_job(
+            app,
+            owner,
+            image=app.image,
+            inputs=f"{inputs}#{attempt}" if attempt else inputs,
+            attempt=attempt,
+            attempt_key=str(migration["attemptKey"]),
+        )
+        retry = f" (automatic retry {attempt})" if attempt else ""
         out.events.append(
-            Event(NORMAL, "MigrationStarted", f"migrating for {app.image} in {wanted}", f"Job/{wanted}")
+            Event(
+                NORMAL, "MigrationStarted", f"migrating for {app.image} in {wanted}{retry}", f"Job/{wanted}"
+            )
         )
         migration["state"] = "Running"
         out.notes.progressing.append(("Migrating", f"migration Job {wanted} started for {app.image}"))
         out.notes.not_ready.append(("Migrating", f"waiting for the migration of {app.image}"))
+
+
+def _failed_at(job: Mapping[str, Any], now: datetime) -> datetime:
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Failed" and cond.get("status") == "True":
+            return parse_time(cond.get("lastTransitionTime")) or now
+    return now
 
 
 def _follow(
@@ -119,8 +189,10 @@ def _follow(
     instance: Instance,
     app: AppSpec,
     observed: Observed,
+    owner: manifests.Owner,
     job: Mapping[str, Any],
     migration: dict[str, Any],
+    now: datetime,
 ) -> None:
     wanted = migration["jobName"]
     state = job_state(job)
@@ -134,18 +206,7 @@ def _follow(
         out.target = app.image
         return
     if state == "Failed":
-        reason = job_failure_reason(job)
-        message = f"migration Job {wanted} for {app.image} failed ({reason})"
-        if log_tail:
-            message += f"; log tail: {log_tail}"
-        migration["message"] = log_tail or reason
-        migration["failures"] = failures
-        previous = instance.status.get("migration") or {}
-        if previous.get("state") != "Failed" or previous.get("jobName") != wanted:
-            out.events.append(Event(WARNING, "MigrationFailed", truncate(message)))
-        out.notes.degraded.append(("MigrationFailed", truncate(message)))
-        out.notes.not_ready.append(("MigrationFailed", truncate(message)))
-        out.notes.stalled.append(("MigrationFailed", truncate(message)))
+        _failed(out, instance, app, owner, job, migration, log_tail, failures, now)
         return
     if failures:
         migration["failures"] = failures
@@ -156,3 +217,44 @@ def _follow(
     else:
         out.notes.progressing.append(("Migrating", f"migration Job {wanted} is running for {app.image}"))
     out.notes.not_ready.append(("Migrating", f"waiting for the migration of {app.image}"))
+
+
+def _failed(
+    out: MigrationOutcome,
+    instance: Instance,
+    app: AppSpec,
+    owner: manifests.Owner,
+    job: Mapping[str, Any],
+    migration: dict[str, Any],
+    log_tail: str,
+    failures: int,
+    now: datetime,
+) -> None:
+    wanted = migration["jobName"]
+    attempt = int(migration["attempt"])
+    previous = instance.status.get("migration") or {}
+    # The Job's Failed time decides; a status that already named the time keeps it (no drifting clock).
+    recorded = parse_time(previous.get("nextAttemptTime")) if previous.get("jobName") == wanted else None
+    due = recorded or _failed_at(job, now) + backoff(attempt)
+    if now >= due:
+        # The back-off is over: a fresh Job under the next attempt's name; the failed one goes.
+        out.deletes.append(Ref(JOB.api_version, JOB.kind, wanted))
+        migration.update(attempt=attempt + 1, jobName=_job_name(instance, app, attempt + 1))
+        _start(out, instance, app, owner, migration, others_running=False, db_missing=False)
+        return
+    reason = job_failure_reason(job)
+    message = f"migration Job {wanted} for {app.image} failed ({reason})"
+    if log_tail:
+        message += f"; log tail: {log_tail}"
+    migration["message"] = log_tail or reason
+    migration["failures"] = failures
+    migration["nextAttemptTime"] = format_time(due)
+    if previous.get("state") != "Failed" or previous.get("jobName") != wanted:
+        out.events.append(
+            Event(WARNING, "MigrationFailed", truncate(f"{message}; next attempt at {format_time(due)}"))
+        )
+    out.notes.degraded.append(("MigrationFailed", truncate(message)))
+    out.notes.not_ready.append(("MigrationFailed", truncate(message)))
+    out.notes.progressing.append(
+        ("MigrationBackoff", f"attempt {attempt + 1} failed; the next one starts at {format_time(due)}")
+    )

@@ -7,7 +7,7 @@ reaches the same decisions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -65,7 +65,7 @@ def plan(instance: Instance, observed: Observed, now: datetime, *, reapply: bool
     checked = check(app, observed)
     db_missing = database_missing(observed)
     supporting = plan_supporting(app, observed, owner, reapply=reapply)
-    migration = plan_migration(instance, app, observed, owner, db_missing=db_missing)
+    migration = plan_migration(instance, app, observed, owner, now, db_missing=db_missing)
     deployment = plan_deployment(
         app, observed, owner, keys.ring, target=migration.target, db_missing=db_missing, reapply=reapply
     )
@@ -82,7 +82,7 @@ def _paused(instance: Instance, app: AppSpec, observed: Observed, now: datetime)
     return merge(instance, steps, now, serving=rollout.running_image)
 
 
-def reads(instance: Instance) -> Reads:
+def reads(instance: Instance, jobs: Sequence[Mapping[str, Any]] = ()) -> Reads:
     """What to fetch besides the watched children; nothing for a spec that cannot be planned."""
     try:
         app = parse_spec(instance.spec)
@@ -95,7 +95,7 @@ def reads(instance: Instance) -> Reads:
         secrets = frozenset(
             {(app.database.name, app.database.key), (app.migration_database.name, app.migration_database.key)}
         )
-    return Reads(database_secrets=secrets, migration_job=wanted_job_name(instance, app))
+    return Reads(database_secrets=secrets, migration_job=wanted_job_name(instance, app, jobs))
 
 
 def failure_message_to_fetch(
