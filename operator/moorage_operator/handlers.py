@@ -32,6 +32,7 @@ from moorage_operator.reconcile import (
     rejected_status,
 )
 from moorage_operator.reconcile.kinds import CHILDREN, Kind
+from moorage_operator.reconcile.secrets import secret_data_hash
 
 RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
 MANAGED: dict[str, Any] = {
@@ -132,7 +133,9 @@ async def _job_failure_message(kube: Kube, namespace: str, name: str) -> str | N
     return max(finished)[1] if finished else None
 
 
-async def _observe(kube: Kube, instance: Instance, indexes: Mapping[str, Any]) -> Observed:
+async def _observe(
+    kube: Kube, instance: Instance, indexes: Mapping[str, Any], *, refresh: bool = False
+) -> Observed:
     key = (instance.namespace, instance.name)
     observed = Observed()
     for kind in CHILDREN:
@@ -140,13 +143,14 @@ async def _observe(kube: Kube, instance: Instance, indexes: Mapping[str, Any]) -
             setattr(observed, kind.field or "", [dict(o) for o in indexes[kind.index].get(key, [])])
         else:
             setattr(observed, kind.field or "", _one(indexes[kind.index], key, kind.name(instance.name)))
-    wanted = reads(instance, observed.jobs)
+    wanted = reads(instance, observed.jobs, refresh=refresh)
     if wanted.database_secrets:
-        present = True
-        for secret_name, secret_key in sorted(wanted.database_secrets):
-            secret = await kube.get("v1", "Secret", instance.namespace, secret_name)
-            present = present and secret is not None and secret_key in (secret.get("data") or {})
-        observed.database_secret_present = present
+        secrets = {
+            name: await kube.get("v1", "Secret", instance.namespace, name)
+            for name in sorted({name for name, _ in wanted.database_secrets})
+        }
+        observed.database_secret_hash = secret_data_hash(instance.uid, wanted.database_secrets, secrets)
+        observed.database_secret_present = observed.database_secret_hash is not None
     known, fetch = failure_message_to_fetch(instance, observed, wanted.migration_job)
     observed.job_failure_message = known
     if fetch and wanted.migration_job:
@@ -215,11 +219,11 @@ async def reconcile(
     locks: dict[tuple[str, str], asyncio.Lock] = memo["locks"]
     lock = locks.setdefault((instance.namespace, instance.name), asyncio.Lock())
     async with lock:
-        observed = await _observe(kube, instance, indexes)
-        now = datetime.now(UTC)
         checked: dict[tuple[str, str], float] = memo["reapplied"]
         key = (instance.namespace, instance.name)
         reapply = time.monotonic() - checked.get(key, float("-inf")) >= DRIFT_SECONDS
+        observed = await _observe(kube, instance, indexes, refresh=reapply)
+        now = datetime.now(UTC)
         result = plan(instance, observed, now, reapply=reapply)
         if reapply:
             checked[key] = time.monotonic()

@@ -171,7 +171,9 @@ def service(owner: Owner) -> dict[str, Any]:
     return _owned(obj, owner)
 
 
-def deployment(app: AppSpec, owner: Owner, *, image: str, ring: KeyRing) -> dict[str, Any]:
+def deployment(
+    app: AppSpec, owner: Owner, *, image: str, ring: KeyRing, database_hash: str | None = None
+) -> dict[str, Any]:
     volumes, mounts = _volumes()
     container = {
         "name": CONTAINER,
@@ -207,6 +209,8 @@ def deployment(app: AppSpec, owner: Owner, *, image: str, ring: KeyRing) -> dict
             },
         },
     }
+    if database_hash:
+        spec["template"]["metadata"]["annotations"][names.ANN_DATABASE_HASH] = database_hash
     if app.autoscaling is None:
         spec["replicas"] = app.replicas  # with an HPA the field is left to the autoscaler
     meta = _meta(owner.name, owner)

@@ -28,6 +28,9 @@ ANN_ATTEMPT = f"{GROUP}/attempt"  # on a migration Job: which automatic retry it
 ANN_ATTEMPT_KEY = f"{GROUP}/attempt-key"  # on a migration Job: the image and inputs its attempts count for
 ANN_KEY_RING = f"{GROUP}/key-ring"  # on the pod template: rolls the pods when the ring changes
 ANN_CONFIG_HASH = f"{GROUP}/config-hash"
+# On the pod template: a salted hash of the referenced database Secrets' data, so a rotated password
+# rolls the pods (the values never appear anywhere).
+ANN_DATABASE_HASH = f"{GROUP}/database-secret-hash"
 ANN_ROTATED_AT = f"{GROUP}/rotated-at"
 ANN_PREVIOUS_EXPIRES_AT = f"{GROUP}/previous-expires-at"
 ANN_ROTATE_HANDLED = f"{GROUP}/rotate-handled"

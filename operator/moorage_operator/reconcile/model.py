@@ -48,6 +48,7 @@ class Observed:
     disruption_budget: Mapping[str, Any] | None = None
     jobs: Sequence[Mapping[str, Any]] = ()
     database_secret_present: bool | None = None  # None: not checked
+    database_secret_hash: str | None = None  # None: not read this time (the pods keep the one they have)
     rejected: str | None = None  # the API server refused a child the spec produced (e.g. limits < requests)
     job_failure_message: str | None = None
 

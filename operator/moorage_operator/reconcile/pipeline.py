@@ -82,8 +82,11 @@ def _paused(instance: Instance, app: AppSpec, observed: Observed, now: datetime)
     return merge(instance, steps, now, serving=rollout.running_image)
 
 
-def reads(instance: Instance, jobs: Sequence[Mapping[str, Any]] = ()) -> Reads:
-    """What to fetch besides the watched children; nothing for a spec that cannot be planned."""
+def reads(instance: Instance, jobs: Sequence[Mapping[str, Any]] = (), *, refresh: bool = False) -> Reads:
+    """What to fetch besides the watched children; nothing for a spec that cannot be planned.
+
+    ``refresh`` (the periodic drift check) re-reads the database Secrets so a rotated password rolls.
+    """
     try:
         app = parse_spec(instance.spec)
     except InvalidSpec:
@@ -91,7 +94,7 @@ def reads(instance: Instance, jobs: Sequence[Mapping[str, Any]] = ()) -> Reads:
     secrets: frozenset[tuple[str, str]] = frozenset()
     # The database Secret belongs to the user and is not watched: look while not Ready or on a change.
     changed = instance.status.get("observedGeneration") != instance.generation
-    if changed or not is_true(instance.status.get("conditions"), "Ready"):
+    if refresh or changed or not is_true(instance.status.get("conditions"), "Ready"):
         secrets = frozenset(
             {(app.database.name, app.database.key), (app.migration_database.name, app.migration_database.key)}
         )

@@ -53,8 +53,19 @@ def plan_deployment(
     out = RolloutOutcome()
     if target is None or (db_missing and observed.deployment is None):
         return out
-    desired = manifests.deployment(app, owner, image=target, ring=ring)
+    running = _template_annotations(observed.deployment).get(names.ANN_DATABASE_HASH)
+    database_hash = observed.database_secret_hash or running
+    desired = manifests.deployment(app, owner, image=target, ring=ring, database_hash=database_hash)
     out.pending = desired
+    if running and observed.database_secret_hash and observed.database_secret_hash != running:
+        refs = sorted({app.database.name, app.migration_database.name})
+        out.events.append(
+            Event(
+                NORMAL,
+                "DatabaseSecretChanged",
+                f"the data of Secret {', '.join(refs)} changed: rolling the pods",
+            )
+        )
     if observed.deployment is not None:
         patch = foreign_env(observed.deployment, desired)
         if patch is not None:
@@ -64,6 +75,11 @@ def plan_deployment(
             out.events.append(Event(NORMAL, "RollingOut", f"rolling out {target} (key ring {ring.version})"))
         out.notes.progressing.append(("RollingOut", f"rolling out {target}"))
     return out
+
+
+def _template_annotations(obj: Mapping[str, Any] | None) -> Mapping[str, str]:
+    template = ((obj or {}).get("spec") or {}).get("template") or {}
+    return (template.get("metadata") or {}).get("annotations") or {}
 
 
 def _containers(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
