@@ -27,6 +27,7 @@ from moorage_operator.reconcile import (
     Observed,
     Plan,
     failure_message_to_fetch,
+    job_state,
     plan,
     reads,
     rejected_status,
@@ -143,7 +144,7 @@ async def _observe(
             setattr(observed, kind.field or "", [dict(o) for o in indexes[kind.index].get(key, [])])
         else:
             setattr(observed, kind.field or "", _one(indexes[kind.index], key, kind.name(instance.name)))
-    wanted = reads(instance, observed.jobs, refresh=refresh)
+    wanted = reads(instance, observed, refresh=refresh)
     if wanted.database_secrets:
         secrets = {
             name: await kube.get("v1", "Secret", instance.namespace, name)
@@ -157,6 +158,16 @@ async def _observe(
         observed.job_failure_message = await _job_failure_message(
             kube, instance.namespace, wanted.migration_job
         )
+    if wanted.preflight_job:
+        job = next((j for j in observed.jobs if j["metadata"]["name"] == wanted.preflight_job), None)
+        seen = instance.status.get("preflight") or {}
+        if job is not None and job_state(job) == "Failed":
+            if seen.get("jobName") == wanted.preflight_job and seen.get("message"):
+                observed.preflight_failure_message = str(seen["message"])
+            else:
+                observed.preflight_failure_message = await _job_failure_message(
+                    kube, instance.namespace, wanted.preflight_job
+                )
     return observed
 
 
@@ -190,8 +201,9 @@ async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) ->
             )
     for ref in result.deletes:
         await kube.delete(ref.api_version, ref.kind, namespace, ref.name)
-    if result.job_create is not None and await kube.create(result.job_create):
-        created.add(key(result.job_create))
+    for job in (result.preflight_create, result.job_create):
+        if job is not None and await kube.create(job):
+            created.add(key(job))
     for event in result.events:
         if event.creates is None or event.creates in created:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)

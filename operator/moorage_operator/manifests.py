@@ -297,3 +297,52 @@ def migration_job(
         },
     }
     return _owned(obj, owner)
+
+
+PREFLIGHT_DEADLINE_SECONDS = 120
+
+
+def preflight_job(app: AppSpec, owner: Owner, *, image: str) -> dict[str, Any]:
+    """``moorage check-config`` with the new settings inline, before any serving pod may get them.
+
+    The config goes in as plain env values, not through the ConfigMap: that keeps the old settings
+    until this Job passed. One try (the check is deterministic); the refusal lands in the termination
+    message (the service prints the variable and the rule on stderr).
+    """
+    volumes, mounts = _volumes()
+    config_hash = content_hash(dict(app.config))
+    meta = _meta(names.preflight_job_name(owner.name, image, config_hash), owner, "preflight")
+    meta["annotations"] = {names.ANN_IMAGE: image, names.ANN_CONFIG_HASH: config_hash}
+    inline = [{"name": k, "value": v} for k, v in sorted(app.config.items())]
+    obj = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": PREFLIGHT_DEADLINE_SECONDS,
+            "template": {
+                "metadata": {"labels": names.child_labels(owner.name, "preflight")},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security_context(),
+                    "containers": [
+                        {
+                            "name": "check-config",
+                            "image": image,
+                            "imagePullPolicy": app.image_pull_policy,
+                            "command": ["moorage", "check-config"],
+                            "env": env(app, owner) + inline,
+                            "securityContext": container_security_context(),
+                            "resources": dict(app.resources) or DEFAULT_RESOURCES,
+                            "terminationMessagePolicy": "FallbackToLogsOnError",
+                            "volumeMounts": mounts,
+                        }
+                    ],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+    return _owned(obj, owner)

@@ -89,3 +89,11 @@ def migration_job_name(instance: str, image: str, inputs: str = "") -> str:
     suffix = f"-migrate-{digest}"
     head = _DNS_UNSAFE.sub("-", instance.lower()).strip("-")[: MAX_NAME - len(suffix)].rstrip("-")
     return f"{head or 'app'}{suffix}"
+
+
+def preflight_job_name(instance: str, image: str, config_hash: str) -> str:
+    """The ``moorage check-config`` Job for one image and config: the same inputs find the same Job."""
+    digest = hashlib.sha256(f"{instance}\0{image}\0{config_hash}".encode()).hexdigest()[:10]
+    suffix = f"-preflight-{digest}"
+    head = _DNS_UNSAFE.sub("-", instance.lower()).strip("-")[: MAX_NAME - len(suffix)].rstrip("-")
+    return f"{head or 'app'}{suffix}"

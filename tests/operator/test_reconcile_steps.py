@@ -119,12 +119,14 @@ def test_merge_keeps_step_order_first_note_wins_last_status_wins() -> None:
 
 
 def test_reads_names_the_secrets_and_the_migration_job() -> None:
-    wanted = reads(instance())
+    wanted = reads(instance(), Observed())
     assert wanted.database_secrets == {("db", "DATABASE_URL")}
     assert wanted.migration_job == wanted_job_name(instance(), parse_spec(spec()))
     ready = [{"type": "Ready", "status": "True"}]
-    assert not reads(instance(status={"observedGeneration": 1, "conditions": ready})).database_secrets
-    assert reads(instance(spec={"image": ""})).migration_job is None
+    assert not reads(
+        instance(status={"observedGeneration": 1, "conditions": ready}), Observed()
+    ).database_secrets
+    assert reads(instance(spec={"image": ""}), Observed()).migration_job is None
 
 
 def test_failure_message_is_read_once_per_failure_count() -> None:

@@ -28,6 +28,7 @@ from moorage_operator.reconcile.model import (
     annotations_of,
     truncate,
 )
+from moorage_operator.reconcile.preflight import is_preflight
 from moorage_operator.spec import AppSpec, migration_inputs
 
 JOB = BY_KIND["Job"]
@@ -76,6 +77,10 @@ def migrated_image(observed: Observed) -> str | None:
     return annotations_of(observed.deployment).get(names.ANN_MIGRATED_IMAGE) or None
 
 
+def migration_jobs(observed: Observed) -> list[Mapping[str, Any]]:
+    return [j for j in observed.jobs if not is_preflight(j)]
+
+
 def _stop_others(out: MigrationOutcome, observed: Observed, wanted: str) -> bool:
     """One migration per instance: Jobs for any other image are stopped and cleaned away.
 
@@ -83,7 +88,7 @@ def _stop_others(out: MigrationOutcome, observed: Observed, wanted: str) -> bool
     no pods left to overlap with).
     """
     others_running = False
-    for other in observed.jobs:
+    for other in migration_jobs(observed):
         meta = other.get("metadata") or {}
         job_name = str(meta.get("name"))
         if job_name == wanted:
@@ -112,7 +117,7 @@ def plan_migration(
     out = MigrationOutcome(target=deployed)
     if deployed:
         out.status["migratedImage"] = deployed
-    attempt = current_attempt(instance, app, observed.jobs)
+    attempt = current_attempt(instance, app, migration_jobs(observed))
     wanted = _job_name(instance, app, attempt)
     others_running = _stop_others(out, observed, wanted)
     if not (app.migrations.enabled and app.image != deployed):
@@ -131,7 +136,7 @@ def plan_migration(
         "nextAttemptTime": None,
     }
     out.status["migration"] = migration
-    job = job_named(observed.jobs, wanted)
+    job = job_named(migration_jobs(observed), wanted)
     if job is None:
         _start(out, instance, app, owner, migration, others_running=others_running, db_missing=db_missing)
     else:

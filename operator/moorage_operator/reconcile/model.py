@@ -51,6 +51,7 @@ class Observed:
     database_secret_hash: str | None = None  # None: not read this time (the pods keep the one they have)
     rejected: str | None = None  # the API server refused a child the spec produced (e.g. limits < requests)
     job_failure_message: str | None = None
+    preflight_failure_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,7 @@ class Outcome:
     secret_create: dict[str, Any] | None = None
     secret_replace: dict[str, Any] | None = None
     job_create: dict[str, Any] | None = None
+    preflight_create: dict[str, Any] | None = None
     status: dict[str, Any] = field(default_factory=dict)
     notes: Notes = field(default_factory=Notes)
 
@@ -133,6 +135,12 @@ class Outcome:
 @dataclass(slots=True, kw_only=True)
 class KeyRingOutcome(Outcome):
     ring: KeyRing
+
+
+@dataclass(slots=True, kw_only=True)
+class PreflightOutcome(Outcome):
+    # The config the ConfigMap and the pods get now: the new one once checked, else the running one.
+    config: dict[str, str]
 
 
 @dataclass(slots=True)
@@ -162,6 +170,7 @@ class Plan:
     patches: list[JsonPatch] = field(default_factory=list)
     deletes: list[Ref] = field(default_factory=list)
     job_create: dict[str, Any] | None = None
+    preflight_create: dict[str, Any] | None = None
     events: list[Event] = field(default_factory=list)
     status: dict[str, Any] = field(default_factory=dict)
     notes: Notes = field(default_factory=Notes)
@@ -175,6 +184,8 @@ class Reads:
     database_secrets: frozenset[tuple[str, str]] = frozenset()
     # The migration Job whose pods' termination message to read when it has failures.
     migration_job: str | None = None
+    # The preflight Job whose refusal to read when it failed.
+    preflight_job: str | None = None
 
 
 def annotations_of(obj: Mapping[str, Any] | None) -> Mapping[str, str]:

@@ -7,7 +7,8 @@ reaches the same decisions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from moorage_operator.reconcile.jobs import job_failures, job_named, job_state
 from moorage_operator.reconcile.keys import observe_keyring, plan_keyring
 from moorage_operator.reconcile.migration import plan_migration, wanted_job_name
 from moorage_operator.reconcile.model import Instance, Notes, Observed, Outcome, Plan, Reads, truncate
+from moorage_operator.reconcile.preflight import plan_preflight, wanted_preflight
 from moorage_operator.reconcile.rollout import observe_rollout, plan_deployment
 from moorage_operator.reconcile.supporting import plan_supporting
 from moorage_operator.spec import AppSpec, InvalidSpec, parse_spec
@@ -38,6 +40,7 @@ def merge(instance: Instance, steps: Sequence[Outcome], now: datetime, *, servin
         result.secret_create = out.secret_create or result.secret_create
         result.secret_replace = out.secret_replace or result.secret_replace
         result.job_create = out.job_create or result.job_create
+        result.preflight_create = out.preflight_create or result.preflight_create
         status.update(out.status)
         result.notes.extend(out.notes)
     result.status = report.finish(instance, status, report.conditions(result.notes, serving=serving), now)
@@ -64,13 +67,15 @@ def plan(instance: Instance, observed: Observed, now: datetime, *, reapply: bool
     keys = plan_keyring(instance, app, observed, owner, now)
     checked = check(app, observed)
     db_missing = database_missing(observed)
-    supporting = plan_supporting(app, observed, owner, reapply=reapply)
+    preflight = plan_preflight(instance, app, observed, owner)
+    held = replace(app, config=preflight.config)  # what the ConfigMap and the pods may get now
+    supporting = plan_supporting(held, observed, owner, reapply=reapply)
     migration = plan_migration(instance, app, observed, owner, now, db_missing=db_missing)
     deployment = plan_deployment(
-        app, observed, owner, keys.ring, target=migration.target, db_missing=db_missing, reapply=reapply
+        held, observed, owner, keys.ring, target=migration.target, db_missing=db_missing, reapply=reapply
     )
     rollout = observe_rollout(instance, app, observed, target=migration.target, pending=deployment.pending)
-    steps = (keys, checked, supporting, migration, deployment, rollout)
+    steps = (keys, checked, preflight, supporting, migration, deployment, rollout)
     return merge(instance, steps, now, serving=rollout.running_image)
 
 
@@ -82,7 +87,7 @@ def _paused(instance: Instance, app: AppSpec, observed: Observed, now: datetime)
     return merge(instance, steps, now, serving=rollout.running_image)
 
 
-def reads(instance: Instance, jobs: Sequence[Mapping[str, Any]] = (), *, refresh: bool = False) -> Reads:
+def reads(instance: Instance, observed: Observed, *, refresh: bool = False) -> Reads:
     """What to fetch besides the watched children; nothing for a spec that cannot be planned.
 
     ``refresh`` (the periodic drift check) re-reads the database Secrets so a rotated password rolls.
@@ -98,7 +103,11 @@ def reads(instance: Instance, jobs: Sequence[Mapping[str, Any]] = (), *, refresh
         secrets = frozenset(
             {(app.database.name, app.database.key), (app.migration_database.name, app.migration_database.key)}
         )
-    return Reads(database_secrets=secrets, migration_job=wanted_job_name(instance, app, jobs))
+    return Reads(
+        database_secrets=secrets,
+        migration_job=wanted_job_name(instance, app, observed.jobs),
+        preflight_job=wanted_preflight(instance, app, observed),
+    )
 
 
 def failure_message_to_fetch(
