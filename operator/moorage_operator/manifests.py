@@ -190,6 +190,8 @@ def deployment(
     }
     spec: dict[str, Any] = {
         "revisionHistoryLimit": 5,
+        # The Deployment controller marks a rollout that missed it (ProgressDeadlineExceeded).
+        "progressDeadlineSeconds": app.rollout.progress_deadline_seconds,
         "selector": {"matchLabels": names.selector_labels(owner.name)},
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
         "template": {

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from moorage_operator import manifests, names
+from moorage_operator.conditions import find
 from moorage_operator.keyring import KeyRing
 from moorage_operator.reconcile.model import (
     NORMAL,
+    WARNING,
     Event,
     Instance,
     JsonPatch,
@@ -19,8 +21,17 @@ from moorage_operator.reconcile.model import (
     annotations_of,
     apply_child,
     needs_apply,
+    truncate,
 )
 from moorage_operator.spec import AppSpec
+
+
+def _deadline_exceeded(dep: Mapping[str, Any] | None) -> str | None:
+    """The Deployment controller's verdict that the rollout missed its progress deadline."""
+    for cond in ((dep or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return str(cond.get("message") or "ProgressDeadlineExceeded")
+    return None
 
 
 def rollout_complete(dep: Mapping[str, Any] | None) -> bool:
@@ -147,6 +158,17 @@ def observe_rollout(
     # Later steps' not-ready notes only count when no earlier step gave one (the first wins).
     if dep is None and target is None:
         notes.not_ready.append(("Migrating", "waiting for the first migration"))
+    failed = _deadline_exceeded(dep) if not complete else None
+    if failed is not None:
+        message = truncate(
+            f"the new pods of {running_image} were not Ready within spec.rollout.progressDeadlineSeconds "
+            f"({app.rollout.progress_deadline_seconds}s); the old pods keep serving: {failed}"
+        )
+        before = find(instance.status.get("conditions"), "Degraded") or {}
+        if before.get("reason") != "RolloutFailed":
+            out.events.append(Event(WARNING, "RolloutFailed", message))
+        for kind in (notes.degraded, notes.not_ready, notes.stalled):
+            kind.append(("RolloutFailed", message))
     if dep is not None and not complete:
         notes.progressing.append(
             ("RollingOut", "waiting for the Deployment's replicas to be updated and available")
