@@ -47,4 +47,3 @@ def test_a_missed_deadline_is_rollout_failed_and_stalled() -> None:
     assert world.condition("Reconciling")["status"] == "False"
     assert "RolloutFailed" not in reasons(world.step())  # announced once
     assert world.status["currentImage"] == IMAGE_A  # what every replica ran last
-
