@@ -126,7 +126,12 @@ async def _job_failure_message(kube: Kube, namespace: str, name: str) -> str | N
     pods = await kube.list("v1", "Pod", namespace, f"batch.kubernetes.io/job-name={name}")
     finished: list[tuple[str, str]] = []
     for pod in pods:
-        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        pod_status = pod.get("status") or {}
+        statuses = [
+            *(pod_status.get("initContainerStatuses") or []),
+            *(pod_status.get("containerStatuses") or []),
+        ]
+        for status in statuses:
             for state in (status.get("state") or {}, status.get("lastState") or {}):
                 term = state.get("terminated") or {}
                 if term.get("exitCode", 0) != 0 and term.get("message"):

@@ -279,6 +279,21 @@ def migration_job(
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,
                     "securityContext": pod_security_context(),
+                    # A new image checks its settings before it touches the database or any pod.
+                    "initContainers": [
+                        {
+                            "name": "check-config",
+                            "image": image,
+                            "imagePullPolicy": app.image_pull_policy,
+                            "command": ["moorage", "check-config"],
+                            "env": env(app, owner),
+                            "envFrom": [{"configMapRef": {"name": names.config_name(owner.name)}}],
+                            "securityContext": container_security_context(),
+                            "resources": dict(app.resources) or DEFAULT_RESOURCES,
+                            "terminationMessagePolicy": "FallbackToLogsOnError",
+                            "volumeMounts": mounts,
+                        }
+                    ],
                     "containers": [
                         {
                             "name": "migrate",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 from typing import Any
 
 from moorage_operator import names
@@ -100,3 +101,22 @@ def test_a_passed_check_lets_the_new_config_roll() -> None:
 def test_the_first_rollout_needs_no_preflight() -> None:
     world = World(image=IMAGE_A)
     assert world.step().preflight_create is None
+
+
+def test_a_new_image_checks_its_settings_in_the_migration_job_first() -> None:
+    world = ready_world()
+    world.spec = spec(image="moorage/service:2")
+    result = world.step()
+    assert result.job_create is not None
+    [check] = result.job_create["spec"]["template"]["spec"]["initContainers"]
+    assert check["command"] == ["moorage", "check-config"]
+    assert check["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    world.finish_job("moorage/service:2", ok=False)
+    world.failure_message = REFUSAL
+    result = world.step()
+    assert "ConfigInvalid" in reasons(result)
+    assert world.condition("Stalled")["reason"] == "ConfigInvalid"
+    assert "LOG_LEVEL" in world.condition("Degraded")["message"]
+    # Deterministic: no automatic retry, however long it waits; the old image keeps serving.
+    assert world.step(world.now + timedelta(hours=1)).job_create is None
+    assert world.deployed_image() == IMAGE_A

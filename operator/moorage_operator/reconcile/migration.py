@@ -32,6 +32,7 @@ from moorage_operator.reconcile.preflight import is_preflight
 from moorage_operator.spec import AppSpec, migration_inputs
 
 JOB = BY_KIND["Job"]
+CONFIG_REFUSAL = "configuration error"  # what moorage check-config prints before the variable and rule
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -224,6 +225,24 @@ def _follow(
     out.notes.not_ready.append(("Migrating", f"waiting for the migration of {app.image}"))
 
 
+def _refused(
+    out: MigrationOutcome,
+    instance: Instance,
+    app: AppSpec,
+    migration: dict[str, Any],
+    log_tail: str,
+    failures: int,
+) -> None:
+    """The new image refused the settings before migrating: retrying cannot help, a spec change can."""
+    message = truncate(f"{app.image} refused the settings (moorage check-config); nothing rolled: {log_tail}")
+    migration.update(message=log_tail, failures=failures)
+    previous = instance.status.get("migration") or {}
+    if previous.get("state") != "Failed" or previous.get("jobName") != migration["jobName"]:
+        out.events.append(Event(WARNING, "ConfigInvalid", message))
+    for notes in (out.notes.degraded, out.notes.not_ready, out.notes.stalled):
+        notes.append(("ConfigInvalid", message))
+
+
 def _failed(
     out: MigrationOutcome,
     instance: Instance,
@@ -241,6 +260,10 @@ def _failed(
     # The Job's Failed time decides; a status that already named the time keeps it (no drifting clock).
     recorded = parse_time(previous.get("nextAttemptTime")) if previous.get("jobName") == wanted else None
     due = recorded or _failed_at(job, now) + backoff(attempt)
+    refused = CONFIG_REFUSAL in log_tail
+    if refused:
+        _refused(out, instance, app, migration, log_tail, failures)
+        return
     if now >= due:
         # The back-off is over: a fresh Job under the next attempt's name; the failed one goes.
         out.deletes.append(Ref(JOB.api_version, JOB.kind, wanted))
