@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from moorage_operator.reconcile import plan
-from moorage_operator.reconcile.model import Reapply
+from moorage_operator.reconcile.model import Reapply, owned_content
 
 from .conftest import NOW, spec
 from .test_planner import IMAGE_A, World, ready_world
@@ -57,14 +59,18 @@ def test_replicas_are_left_to_the_autoscaler() -> None:
     assert "replicas" not in dep["spec"]
 
 
-def test_a_reapply_reverted_something_when_the_object_moved() -> None:
-    with_generation = Reapply({}, "10", 3)
-    assert with_generation.reverted({"metadata": {"resourceVersion": "12", "generation": 4}})
-    # A status update moves the resourceVersion, not the generation: no drift.
-    assert not with_generation.reverted({"metadata": {"resourceVersion": "12", "generation": 3}})
-    without = Reapply({}, "10", None)
-    assert without.reverted({"metadata": {"resourceVersion": "11"}})
-    assert not without.reverted({"metadata": {"resourceVersion": "10"}})
+def test_a_reapply_reverted_something_when_the_content_moved() -> None:
+    seen: dict[str, Any] = {
+        "metadata": {"resourceVersion": "10", "labels": {"a": "b"}},
+        "spec": {"replicas": 4},
+    }
+    again = Reapply({}, owned_content(seen))
+    assert again.reverted(
+        {"metadata": {"resourceVersion": "11", "labels": {"a": "b"}}, "spec": {"replicas": 2}}
+    )
+    # A status update moves the resourceVersion, not the content: no drift.
+    status_only = {**seen, "metadata": {**seen["metadata"], "resourceVersion": "12"}, "status": {"x": 1}}
+    assert not again.reverted(status_only)
 
 
 def test_paused_instances_are_not_reapplied() -> None:

@@ -87,23 +87,29 @@ class Notes:
         self.stalled.extend(other.stalled)
 
 
+def owned_content(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of an object an apply can change (never its status or bookkeeping)."""
+    meta = obj.get("metadata") or {}
+    return {
+        "spec": obj.get("spec"),
+        "data": obj.get("data"),
+        "labels": meta.get("labels"),
+        "annotations": meta.get("annotations"),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Reapply:
-    """An apply of an unchanged object, to undo manual edits.
+    """An apply of an unchanged object, to undo manual edits: it did undo one when the content moved.
 
-    It did undo one when the stored object changed: a new ``generation`` for kinds that have one (status
-    updates do not move it), else a new ``resourceVersion``.
+    Content, not ``resourceVersion``: status updates (an HPA's, a Deployment's) move that all the time.
     """
 
     desired: dict[str, Any]
-    resource_version: str | None
-    generation: int | None
+    before: dict[str, Any]
 
     def reverted(self, stored: Mapping[str, Any]) -> bool:
-        meta = stored.get("metadata") or {}
-        if self.generation is not None and meta.get("generation") is not None:
-            return int(meta["generation"]) != self.generation
-        return meta.get("resourceVersion") != self.resource_version
+        return owned_content(stored) != self.before
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +220,7 @@ def apply_child(
     """
     if not needs_apply(seen, desired):
         if reapply and seen is not None:
-            meta = seen.get("metadata") or {}
-            version, generation = meta.get("resourceVersion"), meta.get("generation")
-            out.reapplies.append(
-                Reapply(desired, str(version) if version else None, int(generation) if generation else None)
-            )
+            out.reapplies.append(Reapply(desired, owned_content(seen)))
         return False
     out.applies.append(desired)
     if seen is None:
