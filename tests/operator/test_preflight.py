@@ -120,3 +120,20 @@ def test_a_new_image_checks_its_settings_in_the_migration_job_first() -> None:
     # Deterministic: no automatic retry, however long it waits; the old image keeps serving.
     assert world.step(world.now + timedelta(hours=1)).job_create is None
     assert world.deployed_image() == IMAGE_A
+
+
+def test_an_instance_without_config_keeps_its_empty_config_until_checked() -> None:
+    world = World(image=IMAGE_A, config=None)
+    del world.spec["config"]
+    world.step()
+    world.finish_job(IMAGE_A, ok=True)
+    world.step()
+    world.finish_rollout()
+    world.step()
+    assert running_config(world) == {}
+    world.spec = {**world.spec, "config": env(LOG_LEVEL="NOPE")}
+    result = step(world)
+    assert result.preflight_create is not None
+    assert not result.applies
+    assert running_config(world) == {}
+    assert not step(world).applies  # still held while the check runs

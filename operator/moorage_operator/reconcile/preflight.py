@@ -61,7 +61,12 @@ def plan_preflight(
     if wanted is None:
         out.status["preflight"] = None
         return out
-    held = dict(((observed.config_map or {}).get("data")) or app.config)
+    # The running settings: the ConfigMap's data, even when empty (an empty config is a config too).
+    held = (
+        dict((observed.config_map or {}).get("data") or {})
+        if observed.config_map is not None
+        else dict(app.config)
+    )
     record: dict[str, Any] = {"jobName": wanted, "state": None, "message": None}
     out.status["preflight"] = record
     job = job_named(observed.jobs, wanted)
