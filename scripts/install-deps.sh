@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 UV_VERSION=0.13.9
-DEBIAN_PACKAGES=(postgresql wrk curl ca-certificates git make)
+# lua5.1: the operator tests run the Argo CD health check under the Lua dialect Argo CD embeds.
+DEBIAN_PACKAGES=(postgresql wrk curl ca-certificates git make lua5.1)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

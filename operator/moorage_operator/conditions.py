@@ -12,7 +12,10 @@ from moorage_operator.durations import format_time
 READY = "Ready"
 PROGRESSING = "Progressing"
 DEGRADED = "Degraded"
-ORDER = (READY, PROGRESSING, DEGRADED)
+# kstatus's abnormal-true pair (sigs.k8s.io/cli-utils/pkg/kstatus): what Flux, kpt and friends wait on.
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+ORDER = (READY, PROGRESSING, DEGRADED, RECONCILING, STALLED)
 
 
 @dataclass(frozen=True, slots=True)

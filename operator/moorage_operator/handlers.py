@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import random
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -19,10 +20,20 @@ from typing import Any
 import kopf
 
 from moorage_operator import names
-from moorage_operator.conditions import find, is_true
+from moorage_operator.conditions import find
 from moorage_operator.kube import Kube, Rejected
-from moorage_operator.planner import Instance, Observed, Plan, job_state, plan
-from moorage_operator.spec import InvalidSpec, migration_inputs, parse_spec
+from moorage_operator.reconcile import (
+    Instance,
+    Observed,
+    Plan,
+    failure_message_to_fetch,
+    job_state,
+    plan,
+    reads,
+    rejected_status,
+)
+from moorage_operator.reconcile.kinds import CHILDREN, Kind
+from moorage_operator.reconcile.secrets import secret_data_hash
 
 RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
 MANAGED: dict[str, Any] = {
@@ -30,6 +41,8 @@ MANAGED: dict[str, Any] = {
     names.LABEL_OWNER: kopf.PRESENT,
 }
 RESYNC_SECONDS = float(os.environ.get("MOORAGE_RESYNC_SECONDS", "3"))
+# How often unchanged children are re-applied to undo manual edits (drift); at most a minute.
+DRIFT_SECONDS = min(float(os.environ.get("MOORAGE_DRIFT_SECONDS", "30")), 60.0)
 
 
 @kopf.on.startup()
@@ -58,6 +71,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo["kube"] = await Kube.connect(settings)
     # Mutual exclusion between the change handlers and the timer of one instance; nothing else.
     memo["locks"] = {}
+    memo["reapplied"] = {}  # (namespace, name) -> monotonic time of the last drift check
 
 
 @kopf.on.cleanup()
@@ -85,40 +99,19 @@ def _key(namespace: str | None, labels: Mapping[str, str]) -> tuple[str, str]:
     return (namespace or "", labels[names.LABEL_OWNER])
 
 
+def _indexer(kind: Kind) -> Any:
+    async def index(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+        return {_key(namespace, labels): _slim(body)}
+
+    index.__name__ = kind.index
+    return index
+
+
 # One index per kind of child, keyed by (namespace, instance name), fed by watch streams.
-@kopf.index("v1", "secrets", labels=MANAGED)
-async def keyrings_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("v1", "configmaps", labels=MANAGED)
-async def configmaps_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("v1", "services", labels=MANAGED)
-async def services_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("apps", "v1", "deployments", labels=MANAGED)
-async def deployments_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("autoscaling", "v2", "horizontalpodautoscalers", labels=MANAGED)
-async def autoscalers_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("policy", "v1", "poddisruptionbudgets", labels=MANAGED)
-async def budgets_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
-
-
-@kopf.index("batch", "v1", "jobs", labels=MANAGED)
-async def jobs_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
-    return {_key(namespace, labels): _slim(body)}
+for _kind in CHILDREN:
+    kopf.index(_kind.group or None, _kind.version, _kind.plural, id=_kind.index, labels=MANAGED)(
+        _indexer(_kind)
+    )
 
 
 def _one(index: Any, key: tuple[str, str], name: str) -> Mapping[str, Any] | None:
@@ -128,13 +121,17 @@ def _one(index: Any, key: tuple[str, str], name: str) -> Mapping[str, Any] | Non
     return None
 
 
-async def _job_failure_message(kube: Kube, namespace: str, job: Mapping[str, Any]) -> str | None:
+async def _job_failure_message(kube: Kube, namespace: str, name: str) -> str | None:
     """The newest termination message of the Job's pods: the log tail ``FallbackToLogsOnError`` keeps."""
-    name = job["metadata"]["name"]
     pods = await kube.list("v1", "Pod", namespace, f"batch.kubernetes.io/job-name={name}")
     finished: list[tuple[str, str]] = []
     for pod in pods:
-        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        pod_status = pod.get("status") or {}
+        statuses = [
+            *(pod_status.get("initContainerStatuses") or []),
+            *(pod_status.get("containerStatuses") or []),
+        ]
+        for status in statuses:
             for state in (status.get("state") or {}, status.get("lastState") or {}):
                 term = state.get("terminated") or {}
                 if term.get("exitCode", 0) != 0 and term.get("message"):
@@ -143,45 +140,40 @@ async def _job_failure_message(kube: Kube, namespace: str, job: Mapping[str, Any
 
 
 async def _observe(
-    kube: Kube, instance: Instance, indexes: Mapping[str, Any]
-) -> tuple[Observed, Mapping[str, Any] | None]:
+    kube: Kube, instance: Instance, indexes: Mapping[str, Any], *, refresh: bool = False
+) -> Observed:
     key = (instance.namespace, instance.name)
-    observed = Observed(
-        keyring=_one(indexes["keyrings_idx"], key, names.keyring_name(instance.name)),
-        config_map=_one(indexes["configmaps_idx"], key, names.config_name(instance.name)),
-        service=_one(indexes["services_idx"], key, instance.name),
-        deployment=_one(indexes["deployments_idx"], key, instance.name),
-        autoscaler=_one(indexes["autoscalers_idx"], key, instance.name),
-        disruption_budget=_one(indexes["budgets_idx"], key, instance.name),
-        jobs=[dict(j) for j in indexes["jobs_idx"].get(key, [])],
-    )
-    try:
-        app = parse_spec(instance.spec)
-    except InvalidSpec:
-        return observed, None
-    # The database Secret belongs to the user and is not watched: look while not Ready or on a change.
-    changed = instance.status.get("observedGeneration") != instance.generation
-    if changed or not is_true(instance.status.get("conditions"), "Ready"):
-        refs = {
-            (app.database.name, app.database.key),
-            (app.migration_database.name, app.migration_database.key),
-        }
-        present = True
-        for secret_name, secret_key in refs:
-            secret = await kube.get("v1", "Secret", instance.namespace, secret_name)
-            present = present and secret is not None and secret_key in (secret.get("data") or {})
-        observed.database_secret_present = present
-    inputs = migration_inputs(app, instance.annotations.get(names.ANN_RETRY_MIGRATION))
-    wanted = names.migration_job_name(instance.name, app.image, inputs)
-    job = next((j for j in observed.jobs if j["metadata"]["name"] == wanted), None)
-    if job is not None and (job_state(job) == "Failed" or (job.get("status") or {}).get("failed")):
-        seen = instance.status.get("migration") or {}
-        failures = (job.get("status") or {}).get("failed")
-        if seen.get("jobName") == wanted and seen.get("failures") == failures and seen.get("message"):
-            observed.job_failure_message = seen["message"]
+    observed = Observed()
+    for kind in CHILDREN:
+        if kind.name is None:
+            setattr(observed, kind.field or "", [dict(o) for o in indexes[kind.index].get(key, [])])
         else:
-            observed.job_failure_message = await _job_failure_message(kube, instance.namespace, job)
-    return observed, job
+            setattr(observed, kind.field or "", _one(indexes[kind.index], key, kind.name(instance.name)))
+    wanted = reads(instance, observed, refresh=refresh)
+    if wanted.database_secrets:
+        secrets = {
+            name: await kube.get("v1", "Secret", instance.namespace, name)
+            for name in sorted({name for name, _ in wanted.database_secrets})
+        }
+        observed.database_secret_hash = secret_data_hash(instance.uid, wanted.database_secrets, secrets)
+        observed.database_secret_present = observed.database_secret_hash is not None
+    known, fetch = failure_message_to_fetch(instance, observed, wanted.migration_job)
+    observed.job_failure_message = known
+    if fetch and wanted.migration_job:
+        observed.job_failure_message = await _job_failure_message(
+            kube, instance.namespace, wanted.migration_job
+        )
+    if wanted.preflight_job:
+        job = next((j for j in observed.jobs if j["metadata"]["name"] == wanted.preflight_job), None)
+        seen = instance.status.get("preflight") or {}
+        if job is not None and job_state(job) == "Failed":
+            if seen.get("jobName") == wanted.preflight_job and seen.get("message"):
+                observed.preflight_failure_message = str(seen["message"])
+            else:
+                observed.preflight_failure_message = await _job_failure_message(
+                    kube, instance.namespace, wanted.preflight_job
+                )
+    return observed
 
 
 async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) -> None:
@@ -197,13 +189,26 @@ async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) ->
         created.add(key(result.secret_create))
     if result.secret_replace is not None:
         await kube.replace(result.secret_replace)
+    for patch in result.patches:
+        ref = patch.ref
+        await kube.json_patch(ref.api_version, ref.kind, namespace, ref.name, patch.operations)
+        kopf.event(body, type="Normal", reason="DriftReverted", message=patch.message)
     for obj in result.applies:
         if await kube.apply(obj):
             created.add(key(obj))
+    for again in result.reapplies:
+        _, stored = await kube.apply_object(again.desired)
+        if again.reverted(stored):
+            # Applying an unchanged object changed it: something had edited a field the operator owns.
+            what = f"{again.desired['kind']} {again.desired['metadata']['name']}"
+            kopf.event(
+                body, type="Normal", reason="DriftReverted", message=f"reverted manual changes to {what}"
+            )
     for ref in result.deletes:
         await kube.delete(ref.api_version, ref.kind, namespace, ref.name)
-    if result.job_create is not None and await kube.create(result.job_create):
-        created.add(key(result.job_create))
+    for job in (result.preflight_create, result.job_create):
+        if job is not None and await kube.create(job):
+            created.add(key(job))
     for event in result.events:
         if event.creates is None or event.creates in created:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)
@@ -231,16 +236,19 @@ async def reconcile(
     locks: dict[tuple[str, str], asyncio.Lock] = memo["locks"]
     lock = locks.setdefault((instance.namespace, instance.name), asyncio.Lock())
     async with lock:
-        observed, _ = await _observe(kube, instance, indexes)
+        checked: dict[tuple[str, str], float] = memo["reapplied"]
+        key = (instance.namespace, instance.name)
+        reapply = time.monotonic() - checked.get(key, float("-inf")) >= DRIFT_SECONDS
+        observed = await _observe(kube, instance, indexes, refresh=reapply)
         now = datetime.now(UTC)
-        result = plan(instance, observed, now)
+        result = plan(instance, observed, now, reapply=reapply)
+        if reapply:
+            checked[key] = time.monotonic()
         try:
             await _execute(kube, body, instance.namespace, result)
         except Rejected as exc:
             # A spec the schema let through but the API server refuses: report it, never crash-loop.
-            observed.rejected = str(exc)
-            conditions = plan(instance, observed, now).status["conditions"]
-            status = {**result.status, "conditions": conditions}
+            status = rejected_status(instance, result, str(exc), now)
             before = find(instance.status.get("conditions"), "Degraded") or {}
             if before.get("reason") != "ChildRejected":
                 kopf.warn(body, reason="ChildRejected", message=str(exc)[:1024])
@@ -265,7 +273,7 @@ def _pruned(value: Any) -> Any:
 
 
 def _indexes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in kwargs.items() if name.endswith("_idx")}
+    return {kind.index: kwargs[kind.index] for kind in CHILDREN}
 
 
 @kopf.on.resume(*RESOURCE, id="resume")
@@ -288,3 +296,4 @@ async def resync(
 def forget(namespace: str | None, name: str | None, memo: kopf.Memo, **_: Any) -> None:
     # The children go with their owner through garbage collection; only the local lock is dropped.
     memo.get("locks", {}).pop((namespace or "", name or ""), None)
+    memo.get("reapplied", {}).pop((namespace or "", name or ""), None)

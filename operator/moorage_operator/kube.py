@@ -20,18 +20,8 @@ import aiohttp
 import kopf
 
 from moorage_operator import names
+from moorage_operator.reconcile.kinds import PLURALS
 
-_PLURALS = {
-    "Secret": "secrets",
-    "ConfigMap": "configmaps",
-    "Service": "services",
-    "Pod": "pods",
-    "Deployment": "deployments",
-    "HorizontalPodAutoscaler": "horizontalpodautoscalers",
-    "PodDisruptionBudget": "poddisruptionbudgets",
-    "Job": "jobs",
-    names.KIND: names.PLURAL,
-}
 SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 RETRY_DELAY = 5.0
 REQUEST_TIMEOUT = 30.0
@@ -50,7 +40,7 @@ class Rejected(Exception):
 
 def collection_path(api_version: str, kind: str, namespace: str) -> str:
     base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-    return f"{base}/namespaces/{namespace}/{_PLURALS[kind]}"
+    return f"{base}/namespaces/{namespace}/{PLURALS[kind]}"
 
 
 def _pem(data: str | bytes) -> bytes:
@@ -163,13 +153,34 @@ class Kube:
 
     async def apply(self, obj: Mapping[str, Any]) -> bool:
         """Server-side apply; ``True`` when this call created the object (201)."""
+        created, _ = await self.apply_object(obj)
+        return created
+
+    async def apply_object(self, obj: Mapping[str, Any]) -> tuple[bool, dict[str, Any]]:
+        """Server-side apply with force: (created, the object as stored)."""
         meta = obj["metadata"]
         path = f"{collection_path(obj['apiVersion'], obj['kind'], meta['namespace'])}/{meta['name']}"
         query = {"fieldManager": names.FIELD_MANAGER, "force": "true"}
-        status, _ = await self._request(
+        status, stored = await self._request(
             "PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml"
         )
-        return status == 201
+        return status == 201, stored
+
+    async def json_patch(
+        self, api_version: str, kind: str, namespace: str, name: str, operations: list[dict[str, Any]]
+    ) -> None:
+        """RFC 6902 patch; a failed ``test`` (the object moved on) is retried after a fresh read."""
+        path = f"{collection_path(api_version, kind, namespace)}/{name}"
+        query = {"fieldManager": names.FIELD_MANAGER}
+        try:
+            await self._request(
+                "PATCH", path, body=operations, query=query, content_type="application/json-patch+json"
+            )
+        except Rejected as exc:
+            raise kopf.TemporaryError(f"{kind} {name} changed meanwhile: {exc}", delay=1) from exc
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
 
     async def create(self, obj: Mapping[str, Any]) -> bool:
         """Create; ``False`` when it already exists (a deterministic name made the retry harmless)."""

@@ -171,7 +171,9 @@ def service(owner: Owner) -> dict[str, Any]:
     return _owned(obj, owner)
 
 
-def deployment(app: AppSpec, owner: Owner, *, image: str, ring: KeyRing) -> dict[str, Any]:
+def deployment(
+    app: AppSpec, owner: Owner, *, image: str, ring: KeyRing, database_hash: str | None = None
+) -> dict[str, Any]:
     volumes, mounts = _volumes()
     container = {
         "name": CONTAINER,
@@ -188,6 +190,8 @@ def deployment(app: AppSpec, owner: Owner, *, image: str, ring: KeyRing) -> dict
     }
     spec: dict[str, Any] = {
         "revisionHistoryLimit": 5,
+        # The Deployment controller marks a rollout that missed it (ProgressDeadlineExceeded).
+        "progressDeadlineSeconds": app.rollout.progress_deadline_seconds,
         "selector": {"matchLabels": names.selector_labels(owner.name)},
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
         "template": {
@@ -207,6 +211,8 @@ def deployment(app: AppSpec, owner: Owner, *, image: str, ring: KeyRing) -> dict
             },
         },
     }
+    if database_hash:
+        spec["template"]["metadata"]["annotations"][names.ANN_DATABASE_HASH] = database_hash
     if app.autoscaling is None:
         spec["replicas"] = app.replicas  # with an HPA the field is left to the autoscaler
     meta = _meta(owner.name, owner)
@@ -250,11 +256,15 @@ def disruption_budget(owner: Owner) -> dict[str, Any]:
     return _owned(obj, owner)
 
 
-def migration_job(app: AppSpec, owner: Owner, *, image: str, inputs: str = "") -> dict[str, Any]:
+def migration_job(
+    app: AppSpec, owner: Owner, *, image: str, inputs: str = "", attempt: int = 0, attempt_key: str = ""
+) -> dict[str, Any]:
     """``moorage migrate`` for one image; its log tail lands in the termination message on failure."""
     volumes, mounts = _volumes()
     meta = _meta(names.migration_job_name(owner.name, image, inputs), owner, "migration")
     meta["annotations"] = {names.ANN_IMAGE: image}
+    if attempt_key:
+        meta["annotations"] |= {names.ANN_ATTEMPT: str(attempt), names.ANN_ATTEMPT_KEY: attempt_key}
     pod_labels = names.child_labels(owner.name, "migration")
     obj = {
         "apiVersion": "batch/v1",
@@ -269,6 +279,21 @@ def migration_job(app: AppSpec, owner: Owner, *, image: str, inputs: str = "") -
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,
                     "securityContext": pod_security_context(),
+                    # A new image checks its settings before it touches the database or any pod.
+                    "initContainers": [
+                        {
+                            "name": "check-config",
+                            "image": image,
+                            "imagePullPolicy": app.image_pull_policy,
+                            "command": ["moorage", "check-config"],
+                            "env": env(app, owner),
+                            "envFrom": [{"configMapRef": {"name": names.config_name(owner.name)}}],
+                            "securityContext": container_security_context(),
+                            "resources": dict(app.resources) or DEFAULT_RESOURCES,
+                            "terminationMessagePolicy": "FallbackToLogsOnError",
+                            "volumeMounts": mounts,
+                        }
+                    ],
                     "containers": [
                         {
                             "name": "migrate",
@@ -277,6 +302,55 @@ def migration_job(app: AppSpec, owner: Owner, *, image: str, inputs: str = "") -
                             "command": ["moorage", "migrate"],
                             "env": env(app, owner, migration=True),
                             "envFrom": [{"configMapRef": {"name": names.config_name(owner.name)}}],
+                            "securityContext": container_security_context(),
+                            "resources": dict(app.resources) or DEFAULT_RESOURCES,
+                            "terminationMessagePolicy": "FallbackToLogsOnError",
+                            "volumeMounts": mounts,
+                        }
+                    ],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+    return _owned(obj, owner)
+
+
+PREFLIGHT_DEADLINE_SECONDS = 120
+
+
+def preflight_job(app: AppSpec, owner: Owner, *, image: str) -> dict[str, Any]:
+    """``moorage check-config`` with the new settings inline, before any serving pod may get them.
+
+    The config goes in as plain env values, not through the ConfigMap: that keeps the old settings
+    until this Job passed. One try (the check is deterministic); the refusal lands in the termination
+    message (the service prints the variable and the rule on stderr).
+    """
+    volumes, mounts = _volumes()
+    config_hash = content_hash(dict(app.config))
+    meta = _meta(names.preflight_job_name(owner.name, image, config_hash), owner, "preflight")
+    meta["annotations"] = {names.ANN_IMAGE: image, names.ANN_CONFIG_HASH: config_hash}
+    inline = [{"name": k, "value": v} for k, v in sorted(app.config.items())]
+    obj = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": PREFLIGHT_DEADLINE_SECONDS,
+            "template": {
+                "metadata": {"labels": names.child_labels(owner.name, "preflight")},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security_context(),
+                    "containers": [
+                        {
+                            "name": "check-config",
+                            "image": image,
+                            "imagePullPolicy": app.image_pull_policy,
+                            "command": ["moorage", "check-config"],
+                            "env": env(app, owner) + inline,
                             "securityContext": container_security_context(),
                             "resources": dict(app.resources) or DEFAULT_RESOURCES,
                             "terminationMessagePolicy": "FallbackToLogsOnError",

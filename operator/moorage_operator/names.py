@@ -1,4 +1,4 @@
-"""Names, labels and annotation keys shared by the builders, the planner and the handlers."""
+"""Names, labels and annotation keys shared by the builders, the reconcile steps and the handlers."""
 
 from __future__ import annotations
 
@@ -24,8 +24,13 @@ ANN_RETRY_MIGRATION = f"{GROUP}/retry-migration"  # on the AppInstance: a new va
 ANN_APPLIED_HASH = f"{GROUP}/applied-hash"
 ANN_IMAGE = f"{GROUP}/image"
 ANN_MIGRATED_IMAGE = f"{GROUP}/migrated-image"
+ANN_ATTEMPT = f"{GROUP}/attempt"  # on a migration Job: which automatic retry it is (0: the first run)
+ANN_ATTEMPT_KEY = f"{GROUP}/attempt-key"  # on a migration Job: the image and inputs its attempts count for
 ANN_KEY_RING = f"{GROUP}/key-ring"  # on the pod template: rolls the pods when the ring changes
 ANN_CONFIG_HASH = f"{GROUP}/config-hash"
+# On the pod template: a salted hash of the referenced database Secrets' data, so a rotated password
+# rolls the pods (the values never appear anywhere).
+ANN_DATABASE_HASH = f"{GROUP}/database-secret-hash"
 ANN_ROTATED_AT = f"{GROUP}/rotated-at"
 ANN_PREVIOUS_EXPIRES_AT = f"{GROUP}/previous-expires-at"
 ANN_ROTATE_HANDLED = f"{GROUP}/rotate-handled"
@@ -82,5 +87,13 @@ def migration_job_name(instance: str, image: str, inputs: str = "") -> str:
     """
     digest = hashlib.sha256(f"{instance}\0{image}\0{inputs}".encode()).hexdigest()[:10]
     suffix = f"-migrate-{digest}"
+    head = _DNS_UNSAFE.sub("-", instance.lower()).strip("-")[: MAX_NAME - len(suffix)].rstrip("-")
+    return f"{head or 'app'}{suffix}"
+
+
+def preflight_job_name(instance: str, image: str, config_hash: str) -> str:
+    """The ``moorage check-config`` Job for one image and config: the same inputs find the same Job."""
+    digest = hashlib.sha256(f"{instance}\0{image}\0{config_hash}".encode()).hexdigest()[:10]
+    suffix = f"-preflight-{digest}"
     head = _DNS_UNSAFE.sub("-", instance.lower()).strip("-")[: MAX_NAME - len(suffix)].rstrip("-")
     return f"{head or 'app'}{suffix}"

@@ -19,6 +19,8 @@ DEFAULT_ROTATION_INTERVAL = "720h"
 DEFAULT_GRACE_PERIOD = "25h"
 DEFAULT_MIGRATION_TIMEOUT = 600
 DEFAULT_BACKOFF_LIMIT = 3
+# Sized for this service: a cold start on a loaded node, the 10 s preStop pause and a surge pod per replica.
+DEFAULT_PROGRESS_DEADLINE = 300
 # The service's defaults (docs/contract.md): the grace period must outlive every token.
 DEFAULT_TOKEN_TTLS = {"ACCESS_TOKEN_TTL_SECONDS": 900, "REFRESH_TOKEN_TTL_SECONDS": 86400}
 RESERVED_ENV = frozenset({"DATABASE_URL", "SECRET_KEY", "SECRET_KEY_PREVIOUS", "PORT", "HOST"})
@@ -55,6 +57,11 @@ class Migrations:
 
 
 @dataclass(frozen=True, slots=True)
+class Rollout:
+    progress_deadline_seconds: int = DEFAULT_PROGRESS_DEADLINE
+
+
+@dataclass(frozen=True, slots=True)
 class Rotation:
     interval: timedelta
     grace_period: timedelta
@@ -75,6 +82,7 @@ class AppSpec:
     )
     paused: bool = False
     image_pull_policy: str = "IfNotPresent"
+    rollout: Rollout = Rollout()
 
 
 def migration_inputs(app: AppSpec, retry: str | None) -> str:
@@ -166,6 +174,11 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
         rotation=rotation,
         paused=bool(spec.get("paused", False)),
         image_pull_policy=str(spec.get("imagePullPolicy", "IfNotPresent")),
+        rollout=Rollout(
+            progress_deadline_seconds=int(
+                (spec.get("rollout") or {}).get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE)
+            )
+        ),
     )
 
 

@@ -98,6 +98,11 @@ INVALID: list[tuple[str, Mutation, str]] = [
         "spec.autoscaling.targetCPUUtilizationPercentage",
     ),
     ("pull-policy-unknown", spec_set(imagePullPolicy="Sometimes"), "spec.imagePullPolicy"),
+    (
+        "rollout-deadline-too-short",
+        spec_set(rollout={"progressDeadlineSeconds": 5}),
+        "spec.rollout.progressDeadlineSeconds",
+    ),
     ("rotation-interval-days", spec_set(secretRotation={"interval": "30d"}), "spec.secretRotation.interval"),
     (
         "rotation-grace-not-below-interval",

@@ -61,6 +61,8 @@ def test_defaults_match_the_operator(crd: Schema) -> None:
     assert migrations["timeoutSeconds"]["default"] == spec.DEFAULT_MIGRATION_TIMEOUT
     assert migrations["backoffLimit"]["default"] == spec.DEFAULT_BACKOFF_LIMIT
     assert migrations["enabled"]["default"] is True
+    rollout = props["rollout"]["properties"]
+    assert rollout["progressDeadlineSeconds"]["default"] == spec.DEFAULT_PROGRESS_DEADLINE
 
 
 def test_cross_field_rules_are_cel(crd: Schema) -> None:

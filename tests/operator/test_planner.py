@@ -8,7 +8,7 @@ from typing import Any
 
 from moorage_operator import names
 from moorage_operator.conditions import find
-from moorage_operator.planner import Instance, Observed, Plan, plan
+from moorage_operator.reconcile import Instance, Observed, Plan, plan
 
 from .conftest import NOW, spec
 
