@@ -351,27 +351,40 @@ def answered(url: str, host: str) -> tuple[int, Any] | None:
     return answer if answer[0] == 200 else None
 
 
-def up_check(**env: str) -> str:
+def cluster_env(kubectl: Kubectl) -> dict[str, str]:
+    """The environment that makes cluster/up.sh want this very cluster (name, workers, ingress)."""
+    facts = cluster_facts(kubectl)
+    address, port = facts["ingressURL"].removeprefix("http://").rsplit(":", 1)
+    return {
+        **os.environ,
+        "MOORAGE_CLUSTER_NAME": CLUSTER_NAME,
+        "MOORAGE_WORKERS": facts["workers"],
+        "MOORAGE_INGRESS_ADDRESS": address,
+        "MOORAGE_INGRESS_PORT": port,
+    }
+
+
+def up_check(kubectl: Kubectl, **env: str) -> str:
     """cluster/up.sh --check: "reuse", or why the cluster would be re-created."""
     proc = subprocess.run(
         [str(REPO_ROOT / "cluster" / "up.sh"), "--check"],
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "MOORAGE_CLUSTER_NAME": CLUSTER_NAME, **env},
+        env={**cluster_env(kubectl), **env},
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
 
 def test_up_reuses_a_cluster_of_the_same_shape_only(kubectl: Kubectl) -> None:
-    workers = int(cluster_facts(kubectl)["workers"])
-    assert up_check(MOORAGE_WORKERS=str(workers)) == "reuse"
-    other = up_check(MOORAGE_WORKERS=str(workers + 1))
+    env = cluster_env(kubectl)
+    workers = int(env["MOORAGE_WORKERS"])
+    assert up_check(kubectl) == "reuse"
+    other = up_check(kubectl, MOORAGE_WORKERS=str(workers + 1))
     assert other == f"re-create: it has {workers + 1} nodes, want {workers + 2}", other
-    # same node count, other config (here: another ingress port)
-    port = cluster_facts(kubectl)["ingressURL"].rsplit(":", 1)[1]
-    moved = up_check(MOORAGE_WORKERS=str(workers), MOORAGE_INGRESS_PORT=str(int(port) + 1))
+    # same node count, another config (here: another ingress port)
+    moved = up_check(kubectl, MOORAGE_INGRESS_PORT=str(int(env["MOORAGE_INGRESS_PORT"]) + 1))
     assert moved.startswith("re-create: its config differs"), moved
 
 
@@ -536,10 +549,11 @@ def test_a_pvc_binds(kubectl: Kubectl, namespace: str) -> None:
 
 def test_recreating_the_cluster_warm(kubectl: Kubectl) -> None:
     """Last on purpose: deletes and re-creates the cluster from the warm cache."""
+    env = cluster_env(kubectl)
     started = time.monotonic()
     for script in ("down.sh", "up.sh"):
         proc = subprocess.run(
-            [str(REPO_ROOT / "cluster" / script)], capture_output=True, text=True, timeout=900
+            [str(REPO_ROOT / "cluster" / script)], capture_output=True, text=True, timeout=900, env=env
         )
         assert proc.returncode == 0, f"cluster/{script} failed:\n{proc.stdout}\n{proc.stderr}"
     seconds = time.monotonic() - started
