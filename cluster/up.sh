@@ -108,6 +108,9 @@ if cluster_exists; then
   fi
 fi
 if ! cluster_exists; then
+  if (exec 3<>"/dev/tcp/$INGRESS_ADDRESS/$INGRESS_PORT") 2>/dev/null; then
+    die "$INGRESS_ADDRESS:$INGRESS_PORT is taken (another kind cluster?): pick a free MOORAGE_INGRESS_PORT"
+  fi
   t=$(now)
   log "creating cluster $CLUSTER_NAME: 1 control plane + $WORKERS workers from $NODE_IMAGE"
   kind_cmd create cluster --name "$CLUSTER_NAME" --image "$NODE_IMAGE" --config "$config" --wait 3m
