@@ -13,12 +13,22 @@ build() { # <name> <version> <how...>
   local name=$1 version=$2; shift 2
   local dest="$COMP/$name-$version"
   [[ -x "$dest/$name" ]] && { log "$name $version cached"; return; }
+  # one build per component at a time, even across concurrent runs sharing the cache
+  local lock
+  mkdir -p "$COMP"
+  exec {lock}>"$COMP/.$name-$version.lock"
+  if ! flock -n "$lock"; then
+    log "$name $version: another run is building it, waiting"
+    flock "$lock"
+  fi
+  if [[ -x "$dest/$name" ]]; then log "$name $version built by another run"; exec {lock}>&-; return; fi
   local t0; t0=$(now)
   log "building $name $version"
   mkdir -p "$dest"
   "$@" "$dest"
   [[ -x "$dest/$name" ]] || die "$name was not built"
   log "$name $version built in $(elapsed "$t0")"
+  exec {lock}>&-
 }
 
 gi() { # <package@version> <dest>  (go install a module without replace directives)
@@ -49,9 +59,10 @@ etcd_build() { # <dest>: through a wrapper module, see node/etcd/main.go
 module_source_build() { # <module@version> <package> <binary> <ldflags> <dest>
   # for modules whose go.mod has replace directives: build inside a copy of the
   # module, where they apply (go install refuses them)
-  local dir work
+  # (a fixed directory per module version, so that a rerun hits Go's build cache)
+  local dir work="$MOORAGE_CACHE/src/${1//[@\/]/_}"
   dir=$(go mod download -json "$1" | jq -r .Dir)
-  work=$(mktemp -d)
+  rm -rf "$work" && mkdir -p "$work"
   cp -r "$dir"/. "$work/" && chmod -R u+w "$work"
   (cd "$work" && CGO_ENABLED=0 nicely go build -trimpath -ldflags="-s -w $4" -o "$5/$3" "$2")
   rm -rf "$work"

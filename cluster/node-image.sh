@@ -3,7 +3,7 @@
 #   1. Kubernetes binaries and the other components from Go modules (cached);
 #   2. component images (apiserver, controller-manager, scheduler, proxy, etcd,
 #      coredns, pause, local-path-provisioner, metrics-server, netagent,
-#      kube-network-policies, traefik) on our Debian base;
+#      kube-network-policies) on our Debian base;
 #   3. the node: Debian systemd + containerd/runc/CNI plugins + kubelet/kubeadm,
 #      with every component image preloaded into its containerd (k8s.io namespace)
 #      and our pod network (manifests/network.yaml) as kind's default CNI.
@@ -30,7 +30,7 @@ step() { log "[node $(elapsed "$T0")] $*"; }
 step "1/5 base images"
 "$CLUSTER_DIR/base-images.sh" all
 step "2/5 Go builds (Kubernetes $K8S_VERSION and components, in parallel; cold: the long part)"
-# Four independent jobs; each caches per version under ~/.cache/moorage, so a
+# Three independent jobs (cluster/up.sh runs Traefik's build beside them); each caches per version under ~/.cache/moorage, so a
 # warm run finishes them in seconds. Their output goes to logs/, progress here.
 LOGS="$MOORAGE_CACHE/logs"
 mkdir -p "$LOGS"
@@ -43,7 +43,6 @@ start_job() { # <name> <command...>
 start_job kubernetes "$CLUSTER_DIR/k8s-build.sh" all
 start_job components "$CLUSTER_DIR/components.sh" pause crictl etcd coredns local-path-provisioner metrics-server
 start_job network "$CLUSTER_DIR/components.sh" netagent kube-network-policies
-start_job traefik "$CLUSTER_DIR/components.sh" traefik
 failed=()
 while ((${#job_pid[@]})); do
   for name in "${!job_pid[@]}"; do
@@ -98,8 +97,6 @@ build_component local-path-provisioner "$(comp_bin local-path-provisioner)" \
 build_component metrics-server "$(comp_bin metrics-server)" "$LOCAL_PREFIX/metrics-server:$METRICS_SERVER_VERSION"
 NETAGENT_IMAGE="$LOCAL_PREFIX/netagent:$KEY"
 build_component netagent "$(comp_bin netagent)" "$NETAGENT_IMAGE" "iproute2 iptables"
-TRAEFIK_IMAGE="$LOCAL_PREFIX/traefik:$TRAEFIK_VERSION"
-build_component traefik "$(comp_bin traefik)" "$TRAEFIK_IMAGE"
 NETPOL_IMAGE="$LOCAL_PREFIX/kube-network-policies:$KUBE_NETWORK_POLICIES_VERSION"
 mkdir -p "$work/c-netpol"
 cp "$(comp_bin kube-network-policies)" "$CLUSTER_DIR/node/netpol/netpol-run" "$work/c-netpol/"

@@ -45,13 +45,33 @@ INGRESS_ADDRESS="${MOORAGE_INGRESS_ADDRESS:-127.0.0.1}"
 INGRESS_PORT="${MOORAGE_INGRESS_PORT:-18080}"
 GATEWAY_CRDS=$("$CLUSTER_DIR/gateway-api.sh")
 
+# Traefik on the hermetic path: its own (long, cached) Go build runs beside the
+# node image's; the image is loaded into the nodes rather than baked into the
+# node image, so a Traefik bump never rebuilds the node.
+hermetic_traefik_image() { # builds $LOCAL_PREFIX/traefik:$TRAEFIK_VERSION once; prints its name
+  local image="$LOCAL_PREFIX/traefik:$TRAEFIK_VERSION" ctx
+  if ! docker image inspect "$image" >/dev/null 2>&1; then
+    ctx=$(mktemp -d)
+    cp "$MOORAGE_CACHE/components/traefik-$TRAEFIK_VERSION/traefik" "$ctx/"
+    docker_build -q -f "$CLUSTER_DIR/node/component.Dockerfile" --build-arg "BASE=$LOCAL_PREFIX/debian:$DEBIAN_SUITE" \
+      --build-arg BIN=traefik -t "$image" "$ctx" >/dev/null
+    rm -rf "$ctx"
+  fi
+  echo "$image"
+}
+
 build_args=()
 if [[ $HERMETIC == 1 ]]; then
+  TRAEFIK_LOG="$MOORAGE_CACHE/logs/build-traefik.log"
+  mkdir -p "$(dirname "$TRAEFIK_LOG")"
+  if ((CHECK_ONLY)); then TRAEFIK_BUILD=""; else
+    "$CLUSTER_DIR/components.sh" traefik >"$TRAEFIK_LOG" 2>&1 &
+    TRAEFIK_BUILD=$!
+  fi
   NODE_IMAGE=$("$CLUSTER_DIR/node-image.sh")
   "$CLUSTER_DIR/base-images.sh" python
   build_args+=(--build-arg "BASE_IMAGE=$LOCAL_PREFIX/python:$PYTHON_BASE_TAG")
   METRICS_IMAGE="$LOCAL_PREFIX/metrics-server:$METRICS_SERVER_VERSION"
-  TRAEFIK_IMAGE="$LOCAL_PREFIX/traefik:$TRAEFIK_VERSION"   # preloaded in the node image
   NETWORK_DAEMONSETS=(moorage-netagent kube-network-policies)
   template="$CLUSTER_DIR/kind-hermetic.yaml"
 else
@@ -119,11 +139,7 @@ fi
 for _ in $(seq 1 60); do kc get --raw /readyz >/dev/null 2>&1 && break; sleep 2; done
 kc get --raw /readyz >/dev/null || die "the API server of $CLUSTER_NAME does not answer"
 
-# ---- ingress: Gateway API CRDs, then Traefik with its classes and Gateway ----
 kc apply --server-side --force-conflicts -f "$GATEWAY_CRDS" >/dev/null
-kc wait --for=condition=Established --timeout=60s crd/gateways.gateway.networking.k8s.io \
-  crd/httproutes.gateway.networking.k8s.io crd/gatewayclasses.gateway.networking.k8s.io >/dev/null
-sed "s#__TRAEFIK_IMAGE__#$TRAEFIK_IMAGE#" "$CLUSTER_DIR/manifests/traefik.yaml" | kc apply -f - >/dev/null
 
 # metrics-server first: it starts while our images build and load
 sed "s#__IMAGE__#$METRICS_IMAGE#" "$CLUSTER_DIR/manifests/metrics-server.yaml" | kc apply -f - >/dev/null
@@ -135,8 +151,22 @@ log "building $SERVICE_IMAGE and $OPERATOR_IMAGE"
 (cd "$REPO_ROOT" && docker_build "${build_args[@]}" --target operator -t "$OPERATOR_IMAGE" . >/dev/null)
 log "images built in $(elapsed "$t") (service $(docker image inspect -f '{{.Size}}' "$SERVICE_IMAGE" | numfmt --to=si))"
 t=$(now)
-kind_cmd load docker-image --name "$CLUSTER_NAME" "$SERVICE_IMAGE" "$OPERATOR_IMAGE" >/dev/null
-log "images loaded in $(elapsed "$t")"
+load=("$SERVICE_IMAGE" "$OPERATOR_IMAGE")
+if [[ $HERMETIC == 1 ]]; then
+  if kill -0 "$TRAEFIK_BUILD" 2>/dev/null; then log "waiting for Traefik's Go build (log: $TRAEFIK_LOG)"; fi
+  wait "$TRAEFIK_BUILD" || { tail -20 "$TRAEFIK_LOG" >&2; die "Traefik's build failed (log: $TRAEFIK_LOG)"; }
+  grep -h ' built in ' "$TRAEFIK_LOG" >&2 || true
+  TRAEFIK_IMAGE=$(hermetic_traefik_image)
+  load+=("$TRAEFIK_IMAGE")
+fi
+# kind skips the nodes that already hold an image
+kind_cmd load docker-image --name "$CLUSTER_NAME" "${load[@]}" >/dev/null
+log "images loaded on every node in $(elapsed "$t")"
+
+# ---- ingress: Gateway API CRDs (applied above), Traefik, its classes and Gateway ----
+kc wait --for=condition=Established --timeout=60s crd/gateways.gateway.networking.k8s.io \
+  crd/httproutes.gateway.networking.k8s.io crd/gatewayclasses.gateway.networking.k8s.io >/dev/null
+sed "s#__TRAEFIK_IMAGE__#$TRAEFIK_IMAGE#" "$CLUSTER_DIR/manifests/traefik.yaml" | kc apply -f - >/dev/null
 
 # ---- what tests and charts read about this cluster (see CONTRACTS in README) ----
 kc -n kube-public create configmap moorage-cluster --dry-run=client -o yaml \
