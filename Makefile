@@ -21,7 +21,7 @@ lint: ## ruff and mypy
 	uv run --frozen ruff format --check .
 	uv run --frozen mypy
 
-cluster: ## create or reuse the kind cluster "moorage" with our images loaded
+cluster: ## create or reuse the kind cluster "moorage" (1 control plane + MOORAGE_WORKERS=2 workers, Traefik, NetworkPolicy)
 	./cluster/up.sh
 
 cluster-down: ## delete the kind cluster

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build the non-Kubernetes binaries of the hermetic node from Go modules at the
 # pinned versions: etcd, coredns, crictl, metrics-server, local-path-provisioner
-# and our pause. Output: ~/.cache/moorage/components/<name>-<version>/<name>
+# our pause, and the cluster's network and ingress: kube-network-policies, our
+# node routing agent (cluster/node/netagent) and Traefik.
+#   cluster/components.sh [name...]   (default: all)
+# Output: ~/.cache/moorage/components/<name>-<version>/<name>
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 COMP="$MOORAGE_CACHE/components"
@@ -10,12 +13,22 @@ build() { # <name> <version> <how...>
   local name=$1 version=$2; shift 2
   local dest="$COMP/$name-$version"
   [[ -x "$dest/$name" ]] && { log "$name $version cached"; return; }
+  # one build per component at a time, even across concurrent runs sharing the cache
+  local lock
+  mkdir -p "$COMP"
+  exec {lock}>"$COMP/.$name-$version.lock"
+  if ! flock -n "$lock"; then
+    log "$name $version: another run is building it, waiting"
+    flock "$lock"
+  fi
+  if [[ -x "$dest/$name" ]]; then log "$name $version built by another run"; exec {lock}>&-; return; fi
   local t0; t0=$(now)
   log "building $name $version"
   mkdir -p "$dest"
   "$@" "$dest"
   [[ -x "$dest/$name" ]] || die "$name was not built"
   log "$name $version built in $(elapsed "$t0")"
+  exec {lock}>&-
 }
 
 gi() { # <package@version> <dest>  (go install a module without replace directives)
@@ -43,9 +56,37 @@ etcd_build() { # <dest>: through a wrapper module, see node/etcd/main.go
   rm -rf "$work"
 }
 
-build pause "$(recipe_hash "$CLUSTER_DIR"/node/pause/*)" local_module "$CLUSTER_DIR/node/pause" pause
-build crictl "$CRICTL_VERSION" gi "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
-build etcd "$ETCD_VERSION" etcd_build
-build coredns "$COREDNS_VERSION" gi "github.com/coredns/coredns@$COREDNS_VERSION"
-build local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" gi "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
-build metrics-server "$METRICS_SERVER_VERSION" gi "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+module_source_build() { # <module@version> <package> <binary> <ldflags> <dest>
+  # for modules whose go.mod has replace directives: build inside a copy of the
+  # module, where they apply (go install refuses them)
+  # (a fixed directory per module version, so that a rerun hits Go's build cache)
+  local dir work="$MOORAGE_CACHE/src/${1//[@\/]/_}"
+  dir=$(go mod download -json "$1" | jq -r .Dir)
+  rm -rf "$work" && mkdir -p "$work"
+  cp -r "$dir"/. "$work/" && chmod -R u+w "$work"
+  (cd "$work" && CGO_ENABLED=0 nicely go build -trimpath -ldflags="-s -w $4" -o "$5/$3" "$2")
+  rm -rf "$work"
+}
+
+gi_as() { # <package@version> <binary name> <dest>: go install, renamed (main package "cmd")
+  local tmp; tmp=$(mktemp -d)
+  gi "$1" "$tmp"
+  mv "$tmp"/* "$3/$2"
+  rm -rf "$tmp"
+}
+
+want=("$@")
+wanted() { [[ ${#want[@]} -eq 0 ]] || [[ " ${want[*]} " == *" $1 "* ]]; }
+
+wanted pause && build pause "$(recipe_hash "$CLUSTER_DIR"/node/pause/*)" local_module "$CLUSTER_DIR/node/pause" pause
+wanted crictl && build crictl "$CRICTL_VERSION" gi "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+wanted etcd && build etcd "$ETCD_VERSION" etcd_build
+wanted coredns && build coredns "$COREDNS_VERSION" gi "github.com/coredns/coredns@$COREDNS_VERSION"
+wanted local-path-provisioner && build local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" gi "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
+wanted metrics-server && build metrics-server "$METRICS_SERVER_VERSION" gi "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+wanted netagent && build netagent "$(recipe_hash "$CLUSTER_DIR"/node/netagent/*)" local_module "$CLUSTER_DIR/node/netagent" netagent
+wanted kube-network-policies && build kube-network-policies "$KUBE_NETWORK_POLICIES_VERSION" gi_as \
+  "sigs.k8s.io/kube-network-policies/cmd@$KUBE_NETWORK_POLICIES_VERSION" kube-network-policies
+wanted traefik && build traefik "$TRAEFIK_VERSION" module_source_build "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" \
+  ./cmd/traefik traefik "-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION"
+true

@@ -2,14 +2,16 @@
 # Build the hermetic kind node image (no registry needed):
 #   1. Kubernetes binaries and the other components from Go modules (cached);
 #   2. component images (apiserver, controller-manager, scheduler, proxy, etcd,
-#      coredns, pause, local-path-provisioner, metrics-server) on our Debian base;
+#      coredns, pause, local-path-provisioner, metrics-server, netagent,
+#      kube-network-policies) on our Debian base;
 #   3. the node: Debian systemd + containerd/runc/CNI plugins + kubelet/kubeadm,
-#      with every component image preloaded into its containerd (k8s.io namespace).
+#      with every component image preloaded into its containerd (k8s.io namespace)
+#      and our pod network (manifests/network.yaml) as kind's default CNI.
 # Prints the node image name on stdout. Reuses an image whose recipe key matches.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KEY=$(recipe_hash "$CLUSTER_DIR/versions.env" "$0" "$CLUSTER_DIR/k8s-build.sh" "$CLUSTER_DIR/components.sh" \
-  "$CLUSTER_DIR/base-images.sh" $(find "$CLUSTER_DIR/node" "$CLUSTER_DIR/runc-wrapper" "$CLUSTER_DIR/images" "$CLUSTER_DIR/manifests/local-path-storage.yaml" -type f | sort))
+  "$CLUSTER_DIR/base-images.sh" $(find "$CLUSTER_DIR/node" "$CLUSTER_DIR/runc-wrapper" "$CLUSTER_DIR/images" "$CLUSTER_DIR/manifests/local-path-storage.yaml" "$CLUSTER_DIR/manifests/network.yaml" -type f | sort))
 NODE_IMAGE="$LOCAL_PREFIX/kind-node:$K8S_VERSION-$KEY"
 DEBIAN_IMAGE="$LOCAL_PREFIX/debian:$DEBIAN_SUITE"
 POSTGRES_IMAGE="$LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE"
@@ -27,9 +29,37 @@ step() { log "[node $(elapsed "$T0")] $*"; }
 
 step "1/5 base images"
 "$CLUSTER_DIR/base-images.sh" all
-step "2/5 Go builds (Kubernetes $K8S_VERSION and components; cold: the long part)"
-"$CLUSTER_DIR/k8s-build.sh" all
-"$CLUSTER_DIR/components.sh"
+step "2/5 Go builds (Kubernetes $K8S_VERSION and components, in parallel; cold: the long part)"
+# Three independent jobs (cluster/up.sh runs Traefik's build beside them); each caches per version under ~/.cache/moorage, so a
+# warm run finishes them in seconds. Their output goes to logs/, progress here.
+LOGS="$MOORAGE_CACHE/logs"
+mkdir -p "$LOGS"
+declare -A job_pid=()
+start_job() { # <name> <command...>
+  local name=$1; shift
+  "$@" >"$LOGS/build-$name.log" 2>&1 &
+  job_pid[$name]=$!
+}
+start_job kubernetes "$CLUSTER_DIR/k8s-build.sh" all
+start_job components "$CLUSTER_DIR/components.sh" pause crictl etcd coredns local-path-provisioner metrics-server
+start_job network "$CLUSTER_DIR/components.sh" netagent kube-network-policies
+failed=()
+while ((${#job_pid[@]})); do
+  for name in "${!job_pid[@]}"; do
+    kill -0 "${job_pid[$name]}" 2>/dev/null && continue
+    if wait "${job_pid[$name]}"; then
+      step "   $name done: $(grep -h ' built in \| cached' "$LOGS/build-$name.log" | sed 's/^\[[^]]*\] //' | paste -sd, -)"
+    else
+      failed+=("$name"); step "   $name FAILED (log: $LOGS/build-$name.log)"; tail -20 "$LOGS/build-$name.log" >&2
+    fi
+    unset "job_pid[$name]"
+  done
+  if ((${#job_pid[@]})); then
+    sleep 5
+    if (( ($(now) - T0) % 60 < 5 )); then step "   still building: ${!job_pid[*]}"; fi
+  fi
+done
+((${#failed[@]} == 0)) || die "Go builds failed: ${failed[*]}"
 
 work="$MOORAGE_CACHE/node-build/$KEY"
 rm -rf "$work"
@@ -37,7 +67,7 @@ mkdir -p "$work/ctx/bin" "$work/images"
 trap 'docker rm -f moorage-node-preload >/dev/null 2>&1 || true' EXIT
 
 # Binary path of a component built by components.sh.
-comp_bin() { ls -d "$COMP/$1"-* | sort | tail -1 | sed "s#\$#/$1#"; }
+comp_bin() { ls -td "$COMP/$1"-* | head -1 | sed "s#\$#/$1#"; }
 
 step "3/5 component images"
 # The names kubeadm asks for (registry.k8s.io/...) exist only inside the node;
@@ -65,6 +95,14 @@ build_component coredns "$(comp_bin coredns)" "$(want_ref coredns)"
 build_component local-path-provisioner "$(comp_bin local-path-provisioner)" \
   "$LOCAL_PREFIX/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION"
 build_component metrics-server "$(comp_bin metrics-server)" "$LOCAL_PREFIX/metrics-server:$METRICS_SERVER_VERSION"
+NETAGENT_IMAGE="$LOCAL_PREFIX/netagent:$KEY"
+build_component netagent "$(comp_bin netagent)" "$NETAGENT_IMAGE" "iproute2 iptables"
+NETPOL_IMAGE="$LOCAL_PREFIX/kube-network-policies:$KUBE_NETWORK_POLICIES_VERSION"
+mkdir -p "$work/c-netpol"
+cp "$(comp_bin kube-network-policies)" "$CLUSTER_DIR/node/netpol/netpol-run" "$work/c-netpol/"
+netpol_build="$LOCAL_PREFIX/k8s/kube-network-policies:$K8S_VERSION-$KEY"
+docker_build -q -f "$CLUSTER_DIR/node/netpol/Dockerfile" --build-arg "BASE=$DEBIAN_IMAGE" -t "$netpol_build" "$work/c-netpol" >/dev/null
+node_ref[$netpol_build]=$NETPOL_IMAGE
 pause_image="$LOCAL_PREFIX/k8s/pause:$KEY"
 mkdir -p "$work/c-pause" && cp "$(comp_bin pause)" "$work/c-pause/"
 docker_build -q -f "$CLUSTER_DIR/node/pause.Dockerfile" -t "$pause_image" "$work/c-pause" >/dev/null
@@ -80,6 +118,8 @@ mkdir -p "$work/ctx/files/kind/manifests"
 sed -e "s#__PROVISIONER_IMAGE__#$LOCAL_PREFIX/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION#" \
     -e "s#__HELPER_IMAGE__#$DEBIAN_IMAGE#" \
     "$CLUSTER_DIR/manifests/local-path-storage.yaml" >"$work/ctx/files/kind/manifests/default-storage.yaml"
+sed -e "s#__NETAGENT_IMAGE__#$NETAGENT_IMAGE#" -e "s#__NETPOL_IMAGE__#$NETPOL_IMAGE#" \
+    "$CLUSTER_DIR/manifests/network.yaml" >"$work/ctx/files/kind/manifests/default-cni.yaml"
 cp "$K8S_BIN"/{kubelet,kubeadm,kubectl} "$(comp_bin crictl)" "$work/ctx/bin/"
 (cd "$CLUSTER_DIR/runc-wrapper" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$work/ctx/bin/runc-wrapper" .)
 node_base="$LOCAL_PREFIX/kind-node-base:$K8S_VERSION-$KEY"
