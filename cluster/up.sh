@@ -86,8 +86,15 @@ log "building $SERVICE_IMAGE and $OPERATOR_IMAGE"
 (cd "$REPO_ROOT" && docker_build "${build_args[@]}" --target service -t "$SERVICE_IMAGE" . >/dev/null)
 (cd "$REPO_ROOT" && docker_build "${build_args[@]}" --target operator -t "$OPERATOR_IMAGE" . >/dev/null)
 log "images built in $(elapsed "$t") (service $(docker image inspect -f '{{.Size}}' "$SERVICE_IMAGE" | numfmt --to=si))"
+load_images=("$SERVICE_IMAGE" "$OPERATOR_IMAGE")
+if [[ $HERMETIC == 0 ]]; then
+  # The hermetic node image preloads the Debian PostgreSQL; the standard path loads the same image,
+  # so examples/appinstance.yaml names one database image that every `make up` cluster has.
+  "$CLUSTER_DIR/base-images.sh" postgres
+  load_images+=("$LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE")
+fi
 t=$(now)
-kind_cmd load docker-image --name "$CLUSTER_NAME" "$SERVICE_IMAGE" "$OPERATOR_IMAGE" >/dev/null
+kind_cmd load docker-image --name "$CLUSTER_NAME" "${load_images[@]}" >/dev/null
 log "images loaded in $(elapsed "$t")"
 
 # ---- add-ons: rollouts are awaited at the end ----
@@ -102,5 +109,5 @@ cat >&2 <<MSG
   kubeconfig: ${KUBECONFIG:-$HOME/.kube/config}, context kind-$CLUSTER_NAME
     kubectl --context kind-$CLUSTER_NAME get pods -A
   tools:      export PATH="$MOORAGE_BIN:\$PATH"   (kind, helm$( [[ -e $MOORAGE_BIN/kubectl ]] && echo ", kubectl"))
-  images:     $SERVICE_IMAGE, $OPERATOR_IMAGE$( [[ $HERMETIC == 1 ]] && echo ", $LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE (preloaded)")
+  images:     $SERVICE_IMAGE, $OPERATOR_IMAGE, $LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE$( [[ $HERMETIC == 1 ]] && echo " (preloaded)")
 MSG
