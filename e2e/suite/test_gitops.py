@@ -240,3 +240,43 @@ def test_argo_cd_syncs_then_helm_keep_secrets_tokens_and_data(gitops: GitOps, fi
         logs.append(gitops.run("logs", pod["metadata"]["name"], "--all-containers"))
     for key, value in generated.items():
         assert not [log for log in logs if value in log], f"{key} appears in a log"
+
+
+def test_values_of_the_lookup_era_chart_are_kept(kubectl: Kubectl, request: pytest.FixtureRequest) -> None:
+    """Chart versions before the generator kept generated values (via lookup) in the hook Secrets
+    <release>-moorage (SECRET_KEY) and <release>-moorage-postgresql (password): an upgrade keeps them."""
+    namespace = create_namespace(kubectl, request, "gitops-old")
+    old_key, old_password = uuid.uuid4().hex * 2, uuid.uuid4().hex
+    legacy = [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data}
+        for name, data in (
+            (FULLNAME, {"SECRET_KEY": old_key, "DATABASE_URL": "postgresql://stale"}),
+            (f"{FULLNAME}-postgresql", {"password": old_password}),
+        )
+    ]
+    kubectl.apply(legacy, namespace)
+    repository, tag = split_image(SERVICE_IMAGE)
+    args = [f for path in app_values_files() for f in ("-f", str(path))]
+    args += ["--set", f"image.repository={repository}", "--set", f"image.tag={tag}"]
+    try:
+        helm(
+            kubectl,
+            "upgrade",
+            "--install",
+            RELEASE,
+            str(APP_CHART),
+            "-n",
+            namespace,
+            *args,
+            "--wait",
+            "--timeout",
+            "8m",
+            timeout=600,
+        )
+        ops = GitOps(kubectl, namespace, [], Api(kubectl, namespace, ""))
+        assert ops.secret(GENERATED) == {"SECRET_KEY": old_key, "POSTGRES_PASSWORD": old_password}
+        # The database was initialised with that password and the pods log in with it.
+        kubectl.run("-n", namespace, "rollout", "status", f"deploy/{FULLNAME}", "--timeout=120s", timeout=150)
+    finally:
+        helm(kubectl, "uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
+        delete_namespace(kubectl, namespace)
