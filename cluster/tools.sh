@@ -7,7 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 go_install() { # <name> <version> <package@version> [ldflags]
   local name=$1 version=$2 pkg=$3 ldflags=${4:-}
-  local dest="$MOORAGE_CACHE/tools/$name-$version"
+  # The ldflags are part of the key: a binary linked with other -X values is another build.
+  local dest="$MOORAGE_CACHE/tools/$name-$version${ldflags:+-$(recipe_hash "$ldflags")}"
   if [[ ! -x "$dest/$name" ]]; then
     local t0; t0=$(now)
     log "building $name $version from Go modules (first time only)"
@@ -26,10 +27,26 @@ kubectl_fits() {
   [[ -n "$minor" ]] && (( minor >= want - 1 && minor <= want + 1 ))
 }
 
+# The -X flags helm's own Makefile links with: its version, and the default Kubernetes version of
+# `helm template`/`lint` (.Capabilities.KubeVersion), which the Makefile derives from the client-go
+# module helm is built against (v0.X.Y -> 1.X). Without them helm claims Kubernetes v1.20.
+helm_ldflags() {
+  local gomod client_go minor
+  gomod=$(nicely go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | jq -r .GoMod)
+  client_go=$(awk '$1 == "k8s.io/client-go" {print $2; exit}' "$gomod")
+  [[ "$client_go" =~ ^v0\.([0-9]+)\. ]] || die "cannot read k8s.io/client-go's version from $gomod"
+  minor=${BASH_REMATCH[1]}
+  local v=helm.sh/helm/v3/internal/version
+  printf '%s ' "-X $v.version=$HELM_VERSION" "-X $v.metadata=" "-X $v.gitTreeState=clean"
+  local pkg
+  for pkg in pkg/lint/rules pkg/chartutil; do
+    printf '%s ' "-X helm.sh/helm/v3/$pkg.k8sVersionMajor=1" "-X helm.sh/helm/v3/$pkg.k8sVersionMinor=$minor"
+  done
+}
+
 install_tools() {
   go_install kind "$KIND_VERSION" "sigs.k8s.io/kind@$KIND_VERSION"
-  go_install helm "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
-    "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  go_install helm "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$(helm_ldflags)"
 
   local sys_kubectl
   sys_kubectl=$(PATH="${PATH#"$MOORAGE_BIN:"}" command -v kubectl || true)

@@ -150,17 +150,23 @@ log "building $SERVICE_IMAGE and $OPERATOR_IMAGE"
 (cd "$REPO_ROOT" && docker_build "${build_args[@]}" --target service -t "$SERVICE_IMAGE" . >/dev/null)
 (cd "$REPO_ROOT" && docker_build "${build_args[@]}" --target operator -t "$OPERATOR_IMAGE" . >/dev/null)
 log "images built in $(elapsed "$t") (service $(docker image inspect -f '{{.Size}}' "$SERVICE_IMAGE" | numfmt --to=si))"
+load_images=("$SERVICE_IMAGE" "$OPERATOR_IMAGE")
+if [[ $HERMETIC == 0 ]]; then
+  # The hermetic node image preloads the Debian PostgreSQL; the standard path loads the same image,
+  # so examples/appinstance.yaml names one database image that every `make up` cluster has.
+  "$CLUSTER_DIR/base-images.sh" postgres
+  load_images+=("$LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE")
+fi
 t=$(now)
-load=("$SERVICE_IMAGE" "$OPERATOR_IMAGE")
 if [[ $HERMETIC == 1 ]]; then
   if kill -0 "$TRAEFIK_BUILD" 2>/dev/null; then log "waiting for Traefik's Go build (log: $TRAEFIK_LOG)"; fi
   wait "$TRAEFIK_BUILD" || { tail -20 "$TRAEFIK_LOG" >&2; die "Traefik's build failed (log: $TRAEFIK_LOG)"; }
   grep -h ' built in ' "$TRAEFIK_LOG" >&2 || true
   TRAEFIK_IMAGE=$(hermetic_traefik_image)
-  load+=("$TRAEFIK_IMAGE")
+  load_images+=("$TRAEFIK_IMAGE")
 fi
 # kind skips the nodes that already hold an image
-kind_cmd load docker-image --name "$CLUSTER_NAME" "${load[@]}" >/dev/null
+kind_cmd load docker-image --name "$CLUSTER_NAME" "${load_images[@]}" >/dev/null
 log "images loaded on every node in $(elapsed "$t")"
 
 # ---- ingress: Gateway API CRDs (applied above), Traefik, its classes and Gateway ----
@@ -196,5 +202,5 @@ cat >&2 <<MSG
   ingress:    http://$INGRESS_ADDRESS:$INGRESS_PORT  (Traefik $TRAEFIK_VERSION; IngressClass traefik, Gateway traefik/moorage listener web)
     kubectl --context kind-$CLUSTER_NAME get pods -A
   tools:      export PATH="$MOORAGE_BIN:\$PATH"   (kind, helm$( [[ -e $MOORAGE_BIN/kubectl ]] && echo ", kubectl"))
-  images:     $SERVICE_IMAGE, $OPERATOR_IMAGE$( [[ $HERMETIC == 1 ]] && echo ", $LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE (preloaded)")
+  images:     $SERVICE_IMAGE, $OPERATOR_IMAGE, $LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE$( [[ $HERMETIC == 1 ]] && echo " (preloaded)")
 MSG

@@ -19,7 +19,11 @@ UNREACHABLE = cluster_unreachable_reason()
 pytestmark = [pytest.mark.cluster, pytest.mark.skipif(UNREACHABLE is not None, reason=UNREACHABLE or "")]
 
 # Kinds whose API comes from a CRD the cluster may not have: checked only when it is served.
-OPTIONAL_APIS = {"HTTPRoute": "gateway.networking.k8s.io/v1", "ServiceMonitor": "monitoring.coreos.com/v1"}
+OPTIONAL_APIS = {
+    "HTTPRoute": "gateway.networking.k8s.io/v1",
+    "ServiceMonitor": "monitoring.coreos.com/v1",
+    "PrometheusRule": "monitoring.coreos.com/v1",
+}
 
 CASES = [(chart, values) for chart in (APP_CHART, OPERATOR_CHART) for values in [None, *matrix_files(chart)]]
 

@@ -199,8 +199,8 @@ def test_operator_joins_the_peering_the_chart_created(installed: Install) -> Non
 
 
 def test_upgrade_keeps_generated_secrets_and_rolls_on_config_change(installed: Install) -> None:
-    app_before = secret_data(installed.namespace, installed.fullname)
-    db_before = secret_data(installed.namespace, f"{installed.fullname}-postgresql")
+    generated_before = secret_data(installed.namespace, f"{installed.fullname}-generated")
+    assert set(generated_before) == {"SECRET_KEY", "POSTGRES_PASSWORD"}
     template_before = kubectl_json("-n", installed.namespace, "get", "deployment", installed.fullname)
     checksum_before = template_before["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
 
@@ -222,8 +222,7 @@ def test_upgrade_keeps_generated_secrets_and_rolls_on_config_change(installed: I
         TIMEOUT,
     )
 
-    assert secret_data(installed.namespace, installed.fullname) == app_before
-    assert secret_data(installed.namespace, f"{installed.fullname}-postgresql") == db_before
+    assert secret_data(installed.namespace, f"{installed.fullname}-generated") == generated_before
     after = kubectl_json("-n", installed.namespace, "get", "deployment", installed.fullname)
     assert after["spec"]["template"]["metadata"]["annotations"]["checksum/config"] != checksum_before
     assert after["status"]["updatedReplicas"] == after["status"]["readyReplicas"] == after["spec"]["replicas"]
@@ -244,6 +243,6 @@ def test_uninstall_keeps_the_secrets(installed: Install) -> None:
         "--wait",
     )
     names = kubectl("-n", installed.namespace, "get", "secrets", "-o", "name").split()
-    assert f"secret/{installed.fullname}" in names
-    assert f"secret/{installed.fullname}-postgresql" in names
+    assert f"secret/{installed.fullname}" in names  # hook: not part of the release
+    assert f"secret/{installed.fullname}-generated" in names  # created by the generator Job
     print("measured:", installed.seconds)

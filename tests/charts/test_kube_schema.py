@@ -21,7 +21,7 @@ except ImportError:  # fail each test with the fix, rather than the whole collec
 from tests.charts.helm import APP_CHART, OPERATOR_CHART, Manifest, find, matrix_files, render
 
 KUBERNETES = "1.34"
-NOT_IN_KUBERNETES = {"HTTPRoute", "ServiceMonitor", "KopfPeering", "ClusterKopfPeering"}
+NOT_IN_KUBERNETES = {"HTTPRoute", "ServiceMonitor", "PrometheusRule", "KopfPeering", "ClusterKopfPeering"}
 CRD_FILE = OPERATOR_CHART / "crds" / "appinstances.apps.moorage.dev.yaml"
 
 

@@ -76,7 +76,7 @@ def test_security_context_is_locked_down(default: list[Manifest]) -> None:
         assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
         assert {"name": "tmp", "mountPath": "/tmp"} in item["volumeMounts"]
     assert {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}} in spec["volumes"]
-    assert find(default, "ServiceAccount")["automountServiceAccountToken"] is False
+    assert find(default, "ServiceAccount", FULLNAME)["automountServiceAccountToken"] is False
 
 
 def test_every_pod_of_the_chart_is_non_root_and_read_only(default: list[Manifest]) -> None:
@@ -86,7 +86,7 @@ def test_every_pod_of_the_chart_is_non_root_and_read_only(default: list[Manifest
     ]
     pods += [m["spec"] for m in default if m["kind"] == "Pod"]
     assert upgrade_job
-    assert len(pods) == 4
+    assert len(pods) == 5  # server, database, migration, secret generator, helm test
     for spec in pods:
         assert spec["securityContext"]["runAsNonRoot"] is True
         for item in [*spec.get("initContainers", []), *spec["containers"]]:
@@ -180,21 +180,13 @@ def test_configmap_carries_the_contract_variables(default: list[Manifest]) -> No
     assert extra["FEATURE_X"] == "enabled"
 
 
-def test_generated_secrets_are_hooks_created_before_the_migration(default: list[Manifest]) -> None:
+def test_values_secret_is_a_hook_created_before_the_migration(default: list[Manifest]) -> None:
     secrets = {m["metadata"]["name"]: m for m in default if m["kind"] == "Secret"}
-    assert set(secrets) == {FULLNAME, f"{FULLNAME}-postgresql"}
-    for secret in secrets.values():
-        ann = secret["metadata"]["annotations"]
-        assert ann["helm.sh/hook"] == "pre-install,pre-upgrade"
-        assert int(ann["helm.sh/hook-weight"]) < 0
-        assert ann["helm.sh/resource-policy"] == "keep"
-    app = decoded(secrets[FULLNAME])
-    password = decoded(secrets[f"{FULLNAME}-postgresql"])["password"]
-    assert len(app["SECRET_KEY"]) == 64
-    assert len(password) == 32
-    # The URL and the database's own password come from one value in one render.
-    expected = f"postgresql://moorage:{password}@{FULLNAME}-postgresql.moorage.svc:5432/moorage"
-    assert app["DATABASE_URL"] == expected
+    assert set(secrets) == {FULLNAME}  # generated values: tests/charts/test_generated_secrets.py
+    ann = secrets[FULLNAME]["metadata"]["annotations"]
+    assert ann["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert int(ann["helm.sh/hook-weight"]) < 0
+    assert ann["helm.sh/resource-policy"] == "keep"
 
 
 def test_explicit_secret_values_are_used() -> None:
@@ -220,19 +212,18 @@ def test_existing_secret_is_honoured() -> None:
         assert refs["DATABASE_URL"] == {"name": "platform-moorage", "key": "database-url"}
 
 
-def test_existing_secret_with_embedded_database_keeps_only_the_url() -> None:
+def test_existing_secret_with_embedded_database_composes_the_url() -> None:
     manifests = render(set_values={"secret.existingSecret": "platform-moorage"})
-    app = decoded(find(manifests, "Secret", FULLNAME))
-    assert set(app) == {"DATABASE_URL"}
-    refs = {
-        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
-        for e in container(pod_spec(manifests), "moorage")["env"]
-    }
+    assert not find(manifests, "Secret", FULLNAME).get("data")
+    env = container(pod_spec(manifests), "moorage")["env"]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
     assert refs == {
         "SECRET_KEY": "platform-moorage",
         "SECRET_KEY_PREVIOUS": "platform-moorage",
-        "DATABASE_URL": FULLNAME,
+        "MOORAGE_DATABASE_PASSWORD": f"{FULLNAME}-generated",
     }
+    url = next(e for e in env if e["name"] == "DATABASE_URL")
+    assert "$(MOORAGE_DATABASE_PASSWORD)" in url["value"]
 
 
 def test_migration_job_hook_annotations_and_limits() -> None:
@@ -282,8 +273,8 @@ def test_embedded_postgresql(default: list[Manifest]) -> None:
     env = {e["name"]: e for e in pg["env"]}
     assert env["PGDATA"]["value"] == "/var/lib/postgresql/data/pgdata"
     assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": f"{FULLNAME}-postgresql",
-        "key": "password",
+        "name": f"{FULLNAME}-generated",
+        "key": "POSTGRES_PASSWORD",
     }
     assert find(default, "Service", f"{FULLNAME}-postgresql")["spec"]["ports"][0]["port"] == 5432
     ephemeral = render(values_files=[CI / "minimal-values.yaml"])
@@ -357,7 +348,16 @@ def test_httproute_and_servicemonitor_toggles() -> None:
 
 def test_network_policy_toggle_and_rules(default: list[Manifest]) -> None:
     policies = {m["metadata"]["name"]: m for m in default if m["kind"] == "NetworkPolicy"}
-    assert set(policies) == {FULLNAME, f"{FULLNAME}-migrate", f"{FULLNAME}-postgresql", f"{FULLNAME}-test"}
+    assert set(policies) == {
+        FULLNAME,
+        f"{FULLNAME}-migrate",
+        f"{FULLNAME}-postgresql",
+        f"{FULLNAME}-test",
+        f"{FULLNAME}-secret-generator",
+    }
+    generator = policies[f"{FULLNAME}-secret-generator"]["spec"]
+    assert "ingress" not in generator  # none accepted
+    assert [p["port"] for rule in generator["egress"] for p in rule["ports"]] == [53, 53, 443, 6443]
     test_egress = policies[f"{FULLNAME}-test"]["spec"]["egress"]
     assert test_egress[-1]["ports"] == [{"port": 8000, "protocol": "TCP"}]
     app = policies[FULLNAME]["spec"]
@@ -398,7 +398,8 @@ def test_common_labels_and_annotations_reach_every_object() -> None:
 
 def test_service_account_can_be_external() -> None:
     manifests = render(values_files=[CI / "minimal-values.yaml"])
-    assert "ServiceAccount" not in kinds(manifests)
+    accounts = [m["metadata"]["name"] for m in manifests if m["kind"] == "ServiceAccount"]
+    assert accounts == [f"{FULLNAME}-secret-generator"]  # the hook Job's own, never the server's
     assert pod_spec(manifests)["serviceAccountName"] == "shared-sa"
 
 

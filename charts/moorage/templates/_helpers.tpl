@@ -98,27 +98,56 @@ annotations:
 {{- end }}
 
 {{/*
-The chart renders its own Secret unless everything comes from secret.existingSecret:
-with the embedded database it still holds the DATABASE_URL built from the database password.
+The chart renders its own Secret of given values unless everything comes from secret.existingSecret.
+Generated values never appear in rendered output: a hook Job creates them once in the cluster
+(templates/secret-generator.yaml), in the Secret named by moorage.generatedSecretName.
 */}}
 {{- define "moorage.createSecret" -}}
 {{- if or (not .Values.secret.existingSecret) .Values.postgresql.enabled }}true{{ end }}
 {{- end }}
 
+{{- define "moorage.generatedSecretName" -}}
+{{- printf "%s-generated" (include "moorage.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "moorage.generatesSecretKey" -}}
+{{- if not (or .Values.secret.existingSecret .Values.secret.secretKey) }}true{{ end }}
+{{- end }}
+
+{{- define "moorage.generatesDatabasePassword" -}}
+{{- if and .Values.postgresql.enabled (not .Values.postgresql.auth.password) }}true{{ end }}
+{{- end }}
+
+{{- define "moorage.generatesSecrets" -}}
+{{- if or (include "moorage.generatesSecretKey" .) (include "moorage.generatesDatabasePassword" .) }}true{{ end }}
+{{- end }}
+
+{{/* secretKeyRef of the embedded database's password: given (the chart's Secret) or generated. */}}
+{{- define "moorage.databasePasswordRef" -}}
+{{- if include "moorage.generatesDatabasePassword" . }}
+name: {{ include "moorage.generatedSecretName" . }}
+{{- else }}
+name: {{ include "moorage.fullname" . }}
+{{- end }}
+key: POSTGRES_PASSWORD
+{{- end }}
+
 {{- define "moorage.secretKeySecretName" -}}
-{{- default (include "moorage.fullname" .) .Values.secret.existingSecret }}
+{{- if .Values.secret.existingSecret }}
+{{- .Values.secret.existingSecret }}
+{{- else if .Values.secret.secretKey }}
+{{- include "moorage.fullname" . }}
+{{- else }}
+{{- include "moorage.generatedSecretName" . }}
+{{- end }}
 {{- end }}
 
 {{- define "moorage.databaseUrlSecretName" -}}
-{{- if .Values.postgresql.enabled }}
-{{- include "moorage.fullname" . }}
-{{- else }}
 {{- default (include "moorage.fullname" .) .Values.secret.existingSecret }}
-{{- end }}
 {{- end }}
 
 {{- define "moorage.databaseUrlSecretKey" -}}
-{{- if and .Values.secret.existingSecret (not .Values.postgresql.enabled) }}
+{{- if .Values.secret.existingSecret }}
 {{- .Values.secret.existingSecretKeys.databaseUrl }}
 {{- else }}DATABASE_URL{{ end }}
 {{- end }}
@@ -156,7 +185,10 @@ OTEL_SDK_DISABLED: "true"
 {{- end }}
 {{- end }}
 
-{{/* The secret environment of the service and the migration Job. */}}
+{{/*
+The secret environment of the service and the migration Job. With the embedded database the URL is
+composed by the kubelet from the password's variable ($(VAR) expansion), so it is never rendered.
+*/}}
 {{- define "moorage.secretEnv" -}}
 - name: SECRET_KEY
   valueFrom:
@@ -166,19 +198,29 @@ OTEL_SDK_DISABLED: "true"
 - name: SECRET_KEY_PREVIOUS
   valueFrom:
     secretKeyRef:
-      name: {{ include "moorage.secretKeySecretName" . }}
+      name: {{ default (include "moorage.fullname" .) .Values.secret.existingSecret }}
       key: {{ ternary .Values.secret.existingSecretKeys.secretKeyPrevious "SECRET_KEY_PREVIOUS" (ne .Values.secret.existingSecret "") }}
       optional: true
+{{- if .Values.postgresql.enabled }}
+{{- $auth := .Values.postgresql.auth }}
+- name: MOORAGE_DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      {{- include "moorage.databasePasswordRef" . | trim | nindent 6 }}
+- name: DATABASE_URL
+  value: {{ printf "postgresql://%s:$(MOORAGE_DATABASE_PASSWORD)@%s:%d/%s" $auth.username (include "moorage.postgresql.host" .) (int .Values.postgresql.port) $auth.database | quote }}
+{{- else }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "moorage.databaseUrlSecretName" . }}
       key: {{ include "moorage.databaseUrlSecretKey" . }}
 {{- end }}
+{{- end }}
 
 {{/*
 checksum/secret: a digest of the values the Secrets are made from. Generated values never change
-(lookup keeps them), so only a change of these values needs a rollout.
+(created once in the cluster), so only a change of these values needs a rollout.
 */}}
 {{- define "moorage.secretChecksum" -}}
 {{- $src := dict "secret" .Values.secret "externalDatabase" .Values.externalDatabase "auth" .Values.postgresql.auth "pg" .Values.postgresql.enabled }}
