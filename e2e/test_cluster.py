@@ -9,13 +9,18 @@ import json
 import re
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from e2e.conftest import REPO_ROOT, SERVICE_IMAGE, Kubectl, dump_namespace, wait_for
+from tests.images import SERVICE_IMAGE
+from tests.kube import apply, dump_namespace, kubectl, kubectl_json, kubectl_result, wait_for
+from tests.pod_specs import RESTRICTED
 
 pytestmark = pytest.mark.cluster
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Liveness never touches the database, but the settings require both variables.
 SERVICE_ENV = [
@@ -24,12 +29,6 @@ SERVICE_ENV = [
     {"name": "ENVIRONMENT", "value": "development"},
 ]
 TMP = {"name": "tmp", "mountPath": "/tmp"}  # noqa: S108 - the only writable path in our image
-RESTRICTED = {
-    "runAsNonRoot": True,
-    "readOnlyRootFilesystem": True,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-}
 WARM_RECREATE_LIMIT_SECONDS = 180
 
 
@@ -56,24 +55,24 @@ def python_pod(name: str, code: str, **spec: Any) -> dict[str, Any]:
     }
 
 
-def wait_pod_succeeded(kubectl: Kubectl, namespace: str, name: str, timeout: float = 180) -> str:
+def wait_pod_succeeded(namespace: str, name: str, timeout: float = 180) -> str:
     """Wait until the pod has run to completion; return its log. Fails fast if it failed."""
 
     def phase() -> str | None:
-        pod = kubectl.json("-n", namespace, "get", "pod", name)
+        pod = kubectl_json("-n", namespace, "get", "pod", name)
         current = pod["status"].get("phase")
         if current == "Failed":
-            log = kubectl.run("-n", namespace, "logs", name, check=False).stdout
+            log = kubectl_result("-n", namespace, "logs", name).stdout
             pytest.fail(f"pod {name} failed:\n{log}")
         return "done" if current == "Succeeded" else None
 
     wait_for(f"pod {namespace}/{name} to succeed", phase, timeout)
-    return kubectl.run("-n", namespace, "logs", name).stdout
+    return kubectl("-n", namespace, "logs", name)
 
 
-def test_every_node_is_ready(kubectl: Kubectl) -> None:
+def test_every_node_is_ready() -> None:
     def all_ready() -> list[str] | None:
-        nodes = kubectl.json("get", "nodes")["items"]
+        nodes = kubectl_json("get", "nodes")["items"]
         names = []
         for node in nodes:
             conditions = {c["type"]: c["status"] for c in node["status"]["conditions"]}
@@ -86,8 +85,8 @@ def test_every_node_is_ready(kubectl: Kubectl) -> None:
     print(f"ready nodes: {names}")
 
 
-def test_coredns_resolves_a_service_name(kubectl: Kubectl, namespace: str) -> None:
-    kubectl.apply(
+def test_coredns_resolves_a_service_name(namespace: str) -> None:
+    apply(
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -96,7 +95,7 @@ def test_coredns_resolves_a_service_name(kubectl: Kubectl, namespace: str) -> No
         },
         namespace,
     )
-    cluster_ip = kubectl.json("-n", namespace, "get", "svc", "dns-target")["spec"]["clusterIP"]
+    cluster_ip = kubectl_json("-n", namespace, "get", "svc", "dns-target")["spec"]["clusterIP"]
     # retry inside the pod: CoreDNS picks up new Services within seconds
     code = (
         "import socket, time\n"
@@ -109,14 +108,14 @@ def test_coredns_resolves_a_service_name(kubectl: Kubectl, namespace: str) -> No
         "    raise SystemExit(1)\n"
         "print(socket.gethostbyname('dns-target'))\n"
     )
-    kubectl.apply(python_pod("resolver", code), namespace)
-    log = wait_pod_succeeded(kubectl, namespace, "resolver")
+    apply(python_pod("resolver", code), namespace)
+    log = wait_pod_succeeded(namespace, "resolver")
     assert log.strip().splitlines()[-2:] == [cluster_ip, cluster_ip], log
 
 
-def test_service_image_answers_liveness_through_a_service(kubectl: Kubectl, namespace: str) -> None:
+def test_service_image_answers_liveness_through_a_service(namespace: str) -> None:
     labels = {"app": "moorage-e2e"}
-    kubectl.apply(
+    apply(
         [
             {
                 "apiVersion": "apps/v1",
@@ -157,7 +156,7 @@ def test_service_image_answers_liveness_through_a_service(kubectl: Kubectl, name
         ],
         namespace,
     )
-    kubectl.run("-n", namespace, "rollout", "status", "deploy/moorage", "--timeout=180s", timeout=200)
+    kubectl("-n", namespace, "rollout", "status", "deploy/moorage", "--timeout=180s", timeout=200)
     code = (
         "import json, time, urllib.request\n"
         "for _ in range(30):\n"
@@ -170,13 +169,13 @@ def test_service_image_answers_liveness_through_a_service(kubectl: Kubectl, name
         "else:\n"
         "    raise SystemExit(1)\n"
     )
-    kubectl.apply(python_pod("client", code), namespace)
-    log = wait_pod_succeeded(kubectl, namespace, "client")
+    apply(python_pod("client", code), namespace)
+    log = wait_pod_succeeded(namespace, "client")
     answer = json.loads(log.strip().splitlines()[-1])
     assert answer == {"status": 200, "body": {"status": "ok"}}, log
 
 
-def test_privileged_and_host_network_pods_run(kubectl: Kubectl, namespace: str) -> None:
+def test_privileged_and_host_network_pods_run(namespace: str) -> None:
     privileged = python_pod(
         "privileged",
         # a privileged container sees the node's devices and may write sysctls
@@ -188,22 +187,22 @@ def test_privileged_and_host_network_pods_run(kubectl: Kubectl, namespace: str) 
         "import socket; print(socket.gethostname())",
         hostNetwork=True,
     )
-    kubectl.apply([privileged, host_network], namespace)
-    wait_pod_succeeded(kubectl, namespace, "privileged")
-    hostname = wait_pod_succeeded(kubectl, namespace, "host-network").strip()
-    pod = kubectl.json("-n", namespace, "get", "pod", "host-network")
-    node = kubectl.json("get", "node", pod["spec"]["nodeName"])
+    apply([privileged, host_network], namespace)
+    wait_pod_succeeded(namespace, "privileged")
+    hostname = wait_pod_succeeded(namespace, "host-network").strip()
+    pod = kubectl_json("-n", namespace, "get", "pod", "host-network")
+    node = kubectl_json("get", "node", pod["spec"]["nodeName"])
     node_ips = {a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP"}
     assert pod["status"]["podIP"] in node_ips, (pod["status"]["podIP"], node_ips)
     assert hostname == pod["spec"]["nodeName"]
 
 
-def test_kubectl_top_pods_returns_figures(kubectl: Kubectl) -> None:
+def test_kubectl_top_pods_returns_figures() -> None:
     figures = re.compile(r"^\S+\s+\d+m\s+\d+Mi\s*$", re.MULTILINE)
     last: list[str] = []
 
     def top() -> str | None:
-        proc = kubectl.run("top", "pods", "-n", "kube-system", check=False)
+        proc = kubectl_result("top", "pods", "-n", "kube-system")
         last[:] = [proc.stdout, proc.stderr]
         return proc.stdout if proc.returncode == 0 and figures.search(proc.stdout) else None
 
@@ -216,15 +215,15 @@ def test_kubectl_top_pods_returns_figures(kubectl: Kubectl) -> None:
             ("get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/kube-system/pods"),
             ("-n", "kube-system", "logs", "deploy/metrics-server", "--tail=60"),
         ):
-            proc = kubectl.run(*args, check=False)
+            proc = kubectl_result(*args)
             print(f"$ kubectl {' '.join(args)}", proc.stdout, proc.stderr, sep="\n")
-        print(dump_namespace(kubectl, "kube-system"))
+        print(dump_namespace("kube-system"))
         raise
     print(out)
 
 
-def test_a_pvc_binds(kubectl: Kubectl, namespace: str) -> None:
-    kubectl.apply(
+def test_a_pvc_binds(namespace: str) -> None:
+    apply(
         {
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
@@ -239,13 +238,13 @@ def test_a_pvc_binds(kubectl: Kubectl, namespace: str) -> None:
     writer["spec"]["securityContext"] = {"fsGroup": 10001}
     writer["spec"]["containers"][0]["volumeMounts"].append({"name": "data", "mountPath": "/data"})
     writer["spec"]["volumes"].append({"name": "data", "persistentVolumeClaim": {"claimName": "data"}})
-    kubectl.apply(writer, namespace)
-    assert wait_pod_succeeded(kubectl, namespace, "writer").strip() == "moorage"
-    pvc = kubectl.json("-n", namespace, "get", "pvc", "data")
+    apply(writer, namespace)
+    assert wait_pod_succeeded(namespace, "writer").strip() == "moorage"
+    pvc = kubectl_json("-n", namespace, "get", "pvc", "data")
     assert pvc["status"]["phase"] == "Bound"
 
 
-def test_recreating_the_cluster_warm(kubectl: Kubectl) -> None:
+def test_recreating_the_cluster_warm() -> None:
     """Last on purpose: deletes and re-creates the cluster from the warm cache."""
     started = time.monotonic()
     for script in ("down.sh", "up.sh"):
@@ -256,7 +255,7 @@ def test_recreating_the_cluster_warm(kubectl: Kubectl) -> None:
     seconds = time.monotonic() - started
     print(f"warm delete + re-create of the cluster: {seconds:.0f}s (limit {WARM_RECREATE_LIMIT_SECONDS}s)")
     print(proc.stderr)
-    kubectl.run("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=60s", timeout=90)
+    kubectl("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=60s", timeout=90)
     if seconds > WARM_RECREATE_LIMIT_SECONDS:
-        print(dump_namespace(kubectl, "kube-system"))
+        print(dump_namespace("kube-system"))
     assert seconds <= WARM_RECREATE_LIMIT_SECONDS
