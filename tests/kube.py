@@ -201,6 +201,15 @@ def worker_nodes() -> list[str]:
     )
 
 
+def cluster_facts() -> dict[str, str]:
+    """What cluster/up.sh recorded about this cluster (ConfigMap kube-public/moorage-cluster): the
+    worker count, the path, the pod subnet, the ingress URLs and the Gateway's names."""
+    data: dict[str, str] = (
+        kubectl_json("-n", "kube-public", "get", "configmap", "moorage-cluster").get("data") or {}
+    )
+    return data
+
+
 def timestamp(value: str) -> float:
     """Seconds since the epoch of a Kubernetes timestamp (UTC, second precision)."""
     return float(calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")))

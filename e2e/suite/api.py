@@ -27,12 +27,18 @@ class Response:
 
 
 class Api:
-    """Requests to ``base`` from the pod ``pod`` (start_toolbox) in ``namespace``."""
+    """Requests to ``base`` from the pod ``pod`` (start_toolbox) in ``namespace``.
 
-    def __init__(self, namespace: str, base: str, pod: str = "toolbox") -> None:
+    ``headers`` go on every request, e.g. the Host an Ingress rule matches.
+    """
+
+    def __init__(
+        self, namespace: str, base: str, pod: str = "toolbox", headers: dict[str, str] | None = None
+    ) -> None:
         self.namespace = namespace
         self.base = base
         self.pod = pod
+        self.headers = dict(headers or {})
 
     def request(
         self,
@@ -45,19 +51,39 @@ class Api:
         token: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        args = ["python", "/load/call.py", method, self.base + path, "--content-type", content_type]
+        args = ["--content-type", content_type]
         if body is not None:
             args += ["--body", json.dumps(body)]
         elif raw is not None:
             args += ["--body", raw]
-        all_headers = dict(headers or {})
+        answer = self._call(method, path, args, token, headers)
+        return Response(answer["status"], answer["headers"], answer["body"])
+
+    def repeat(
+        self,
+        method: str,
+        path: str,
+        times: int,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[int, int]:
+        """The same request ``times`` times in a row from the pod: how many answers of each status."""
+        answer = self._call(method, path, ["--repeat", str(times)], token, headers)
+        return {int(status): count for status, count in answer["statuses"].items()}
+
+    def _call(
+        self, method: str, path: str, args: list[str], token: str | None, headers: dict[str, str] | None
+    ) -> dict[str, Any]:
+        all_headers = {**self.headers, **(headers or {})}
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         for key, value in all_headers.items():
-            args += ["--header", f"{key}={value}"]
-        out = kubectl("-n", self.namespace, "exec", self.pod, "--", *args, timeout=90)
-        answer = json.loads(out.strip().splitlines()[-1])
-        return Response(answer["status"], answer["headers"], answer["body"])
+            args = [*args, "--header", f"{key}={value}"]
+        command = ["python", "/load/call.py", method, self.base + path, *args]
+        out = kubectl("-n", self.namespace, "exec", self.pod, "--", *command, timeout=300)
+        answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        return answer
 
     def register_and_login(self, email: str, password: str = "e2e-password-123") -> str:  # noqa: S107
         created = self.request("POST", "/api/v1/auth/register", {"email": email, "password": password})

@@ -30,7 +30,10 @@ class LoadResult:
 
 
 class Load:
-    """A load client pod at a steady rate against ``base`` (scripts_configmap first)."""
+    """A load client pod at a steady rate against ``base`` (scripts_configmap first).
+
+    ``node`` pins the client to a node; ``headers`` go on every request (the Host of an Ingress rule).
+    """
 
     def __init__(
         self,
@@ -41,11 +44,13 @@ class Load:
         mix: str = "",
         name: str = "",
         node: str | None = None,
-        extra: tuple[str, ...] = (),
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.namespace = namespace
         self.name = name or f"load-{uuid.uuid4().hex[:6]}"
-        args = ["/load/client.py", "--base", base, "--rate", str(rate), *extra]
+        args = ["/load/client.py", "--base", base, "--rate", str(rate)]
+        for key, value in (headers or {}).items():
+            args += ["--header", f"{key}={value}"]
         if mix:
             args += ["--mix", mix]
         self.manifest = script_pod(self.name, args, {"app.kubernetes.io/name": "e2e-load"}, node=node)
