@@ -2,8 +2,9 @@
 
     python connect.py HOST PORT [--timeout SECONDS]
 
-Prints {"host", "port", "outcome"}: "connected", "timeout" (the packets were dropped, as a
-NetworkPolicy does), "refused", or the name of another error. Exits 0 whatever the outcome.
+Prints {"host", "port", "address", "outcome"}: the address the name resolved to (through the
+cluster DNS for a Service name) and "connected", "timeout" (the packets were dropped, as a
+NetworkPolicy does), "refused", "unresolved" or the name of another error. Exits 0 whatever happened.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import socket
 import sys
 
 
-def attempt(host: str, port: int, timeout: float) -> str:
+def attempt(address: str, port: int, timeout: float) -> str:
     try:
-        with socket.create_connection((host, port), timeout=timeout):
+        with socket.create_connection((address, port), timeout=timeout):
             return "connected"
     except TimeoutError:
         return "timeout"
@@ -32,8 +33,13 @@ def main() -> int:
     parser.add_argument("port", type=int)
     parser.add_argument("--timeout", type=float, default=3)
     args = parser.parse_args()
-    outcome = attempt(args.host, args.port, args.timeout)
-    print(json.dumps({"host": args.host, "port": args.port, "outcome": outcome}))
+    try:
+        address = str(socket.getaddrinfo(args.host, args.port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
+    except socket.gaierror:
+        print(json.dumps({"host": args.host, "port": args.port, "address": None, "outcome": "unresolved"}))
+        return 0
+    outcome = attempt(address, args.port, args.timeout)
+    print(json.dumps({"host": args.host, "port": args.port, "address": address, "outcome": outcome}))
     return 0
 
 

@@ -6,13 +6,14 @@ All traffic to the service comes from such pods inside the cluster: the "toolbox
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.images import SERVICE_IMAGE
-from tests.kube import apply, kubectl_json, kubectl_result, wait_for
+from tests.kube import apply, kubectl, kubectl_json, kubectl_result, wait_for
 from tests.pod_specs import RESTRICTED, SCRIPT_RESOURCES
 
 LOAD_DIR = Path(__file__).resolve().parents[1] / "load"
@@ -86,3 +87,33 @@ def start_toolbox(
     apply(script_pod(name, ["-c", "import time; time.sleep(86400)"], labels, node=node), namespace)
     wait_pod_running(namespace, name)
     return name
+
+
+def try_connect(
+    namespace: str, pod: str, host: str, port: int, *, container: str | None = None, timeout: float = 3
+) -> dict[str, Any]:
+    """One TCP connection attempt from inside ``pod`` (any pod with python: ours or the service's).
+
+    Returns e2e/load/connect.py's answer: the resolved address and connected/timeout/refused/….
+    """
+    source = (LOAD_DIR / "connect.py").read_text()
+    target = ["-c", container] if container else []
+    out = kubectl(
+        "-n",
+        namespace,
+        "exec",
+        pod,
+        *target,
+        "--",
+        "python",
+        "-c",
+        source,
+        host,
+        str(port),
+        "--timeout",
+        str(timeout),
+        timeout=60,
+    )
+    answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    print(f"connect from {namespace}/{pod} to {host}:{port}: {answer['outcome']} ({answer['address']})")
+    return answer
