@@ -274,10 +274,14 @@ def pod_caller(api: Api) -> Any:
 
 
 def test_crud_through_the_ingress_and_the_httproute_under_load(edge: Edge, figures: Figures) -> None:
-    route = kubectl_json("-n", edge.namespace, "get", "httproute", RELEASE)
-    conditions = {c["type"]: c["status"] for p in route["status"]["parents"] for c in p["conditions"]}
+    def route_conditions() -> dict[str, str] | None:
+        route = kubectl_json("-n", edge.namespace, "get", "httproute", RELEASE)
+        parents = (route.get("status") or {}).get("parents") or []
+        found = {c["type"]: c["status"] for p in parents for c in p["conditions"]}
+        return found if found.get("Accepted") == "True" and found.get("ResolvedRefs") == "True" else None
+
+    conditions = wait_for("the HTTPRoute accepted by the Gateway", route_conditions, 60, 2)
     print(f"HTTPRoute parent conditions: {conditions}")
-    assert conditions.get("Accepted") == "True" and conditions.get("ResolvedRefs") == "True", route["status"]
     load = edge.load()
     wait_for("load to flow through the controller", lambda: load.progress()["requests"] >= 20, 90, 2)
     try:
