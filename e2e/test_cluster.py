@@ -14,14 +14,28 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from e2e.conftest import CONTEXT, REPO_ROOT, SERVICE_IMAGE, Kubectl, dump_namespace, wait_for
+from tests.images import OPERATOR_IMAGE, SERVICE_IMAGE
+from tests.kube import (
+    CLUSTER_NAME,
+    apply,
+    cluster_facts,
+    dump_namespace,
+    kubectl,
+    kubectl_json,
+    kubectl_result,
+    wait_for,
+)
+from tests.pod_specs import RESTRICTED
 from tests.tools import find_tool
 
 pytestmark = pytest.mark.cluster
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Liveness never touches the database, but the settings require both variables.
 SERVICE_ENV = [
@@ -30,15 +44,7 @@ SERVICE_ENV = [
     {"name": "ENVIRONMENT", "value": "development"},
 ]
 TMP = {"name": "tmp", "mountPath": "/tmp"}  # noqa: S108 - the only writable path in our image
-RESTRICTED = {
-    "runAsNonRoot": True,
-    "readOnlyRootFilesystem": True,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-}
 WARM_RECREATE_LIMIT_SECONDS = 180
-OPERATOR_IMAGE = os.environ.get("MOORAGE_OPERATOR_IMAGE", "moorage/operator:dev")
-CLUSTER_NAME = CONTEXT.removeprefix("kind-")
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 # Runs on the control plane too (kind taints it when there are workers).
 ANY_NODE = [{"key": CONTROL_PLANE_LABEL, "operator": "Exists", "effect": "NoSchedule"}]
@@ -108,34 +114,28 @@ def python_pod(name: str, code: str, **spec: Any) -> dict[str, Any]:
     }
 
 
-def wait_pod_succeeded(kubectl: Kubectl, namespace: str, name: str, timeout: float = 180) -> str:
+def wait_pod_succeeded(namespace: str, name: str, timeout: float = 180) -> str:
     """Wait until the pod has run to completion; return its log. Fails fast if it failed."""
 
     def phase() -> str | None:
-        pod = kubectl.json("-n", namespace, "get", "pod", name)
+        pod = kubectl_json("-n", namespace, "get", "pod", name)
         current = pod["status"].get("phase")
         if current == "Failed":
-            log = kubectl.run("-n", namespace, "logs", name, check=False).stdout
+            log = kubectl_result("-n", namespace, "logs", name).stdout
             pytest.fail(f"pod {name} failed:\n{log}")
         return "done" if current == "Succeeded" else None
 
     wait_for(f"pod {namespace}/{name} to succeed", phase, timeout)
-    return kubectl.run("-n", namespace, "logs", name).stdout
+    return kubectl("-n", namespace, "logs", name)
 
 
-def cluster_facts(kubectl: Kubectl) -> dict[str, str]:
-    """What cluster/up.sh recorded about the cluster (ConfigMap kube-public/moorage-cluster)."""
-    data: dict[str, str] = kubectl.json("-n", "kube-public", "get", "configmap", "moorage-cluster")["data"]
-    return data
+def node_names() -> list[str]:
+    return sorted(n["metadata"]["name"] for n in kubectl_json("get", "nodes")["items"])
 
 
-def node_names(kubectl: Kubectl) -> list[str]:
-    return sorted(n["metadata"]["name"] for n in kubectl.json("get", "nodes")["items"])
-
-
-def two_nodes(kubectl: Kubectl) -> tuple[str, str]:
+def two_nodes() -> tuple[str, str]:
     """Two distinct nodes, workers first."""
-    nodes = kubectl.json("get", "nodes")["items"]
+    nodes = kubectl_json("get", "nodes")["items"]
     ordered = sorted(
         nodes, key=lambda n: (CONTROL_PLANE_LABEL in n["metadata"]["labels"], n["metadata"]["name"])
     )
@@ -153,7 +153,7 @@ def pin(pod: dict[str, Any], node: str, labels: dict[str, str] | None = None) ->
     return pod
 
 
-def start_echo_server(kubectl: Kubectl, namespace: str, node: str, labels: dict[str, str]) -> str:
+def start_echo_server(namespace: str, node: str, labels: dict[str, str]) -> str:
     """An echo server pod on `node` behind Service "echo"; returns the pod's IP once it is Ready."""
     pod = pin(python_pod("echo", ECHO_SERVER), node, labels)
     pod["spec"]["containers"][0]["ports"] = [{"containerPort": 8080, "name": "http"}]
@@ -164,25 +164,23 @@ def start_echo_server(kubectl: Kubectl, namespace: str, node: str, labels: dict[
         "metadata": {"name": "echo"},
         "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": "http", "name": "http"}]},
     }
-    kubectl.apply([pod, service], namespace)
-    kubectl.run("-n", namespace, "wait", "--for=condition=Ready", "pod/echo", "--timeout=120s", timeout=150)
-    ip: str = kubectl.json("-n", namespace, "get", "pod", "echo")["status"]["podIP"]
+    apply([pod, service], namespace)
+    kubectl("-n", namespace, "wait", "--for=condition=Ready", "pod/echo", "--timeout=120s", timeout=150)
+    ip: str = kubectl_json("-n", namespace, "get", "pod", "echo")["status"]["podIP"]
     return ip
 
 
-def run_client(
-    kubectl: Kubectl, namespace: str, name: str, node: str, url: str, until: str, **labels: str
-) -> list[Any]:
+def run_client(namespace: str, name: str, node: str, url: str, until: str, **labels: str) -> list[Any]:
     """Run a client pod on `node` (see http_client_code); return its JSON lines."""
     pod = pin(python_pod(name, http_client_code(url, until)), node, labels or None)
-    kubectl.apply(pod, namespace)
-    log = wait_pod_succeeded(kubectl, namespace, name, timeout=240)
+    apply(pod, namespace)
+    log = wait_pod_succeeded(namespace, name, timeout=240)
     return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
 
 
-def test_every_node_is_ready(kubectl: Kubectl) -> None:
+def test_every_node_is_ready() -> None:
     def all_ready() -> list[str] | None:
-        nodes = kubectl.json("get", "nodes")["items"]
+        nodes = kubectl_json("get", "nodes")["items"]
         names = []
         for node in nodes:
             conditions = {c["type"]: c["status"] for c in node["status"]["conditions"]}
@@ -193,19 +191,19 @@ def test_every_node_is_ready(kubectl: Kubectl) -> None:
 
     names = wait_for("every node Ready", all_ready, 180)
     print(f"ready nodes: {names}")
-    workers = int(cluster_facts(kubectl)["workers"])
+    workers = int(cluster_facts()["workers"])
     assert len(names) == 1 + workers, f"want 1 control plane + {workers} workers, have {names}"
 
 
-def test_our_images_are_on_every_node(kubectl: Kubectl) -> None:
+def test_our_images_are_on_every_node() -> None:
     """kind load puts our images on every node; the hermetic node image preloads the rest."""
     wanted = {docker_ref(SERVICE_IMAGE), docker_ref(OPERATOR_IMAGE)}
-    if cluster_facts(kubectl)["path"] == "hermetic":
-        traefik = kubectl.json("-n", "traefik", "get", "deploy", "traefik")
+    if cluster_facts()["path"] == "hermetic":
+        traefik = kubectl_json("-n", "traefik", "get", "deploy", "traefik")
         wanted.add(traefik["spec"]["template"]["spec"]["containers"][0]["image"])
         wanted.add("moorage.local/postgres:15-bookworm")
     docker = find_tool("docker")
-    names = node_names(kubectl)
+    names = node_names()
     for node in names:
         cmd = [docker, "exec", node, "crictl", "images", "-o", "json"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -226,24 +224,24 @@ def docker_ref(image: str) -> str:
     return image
 
 
-def test_a_pod_reaches_a_pod_on_another_node(kubectl: Kubectl, namespace: str) -> None:
-    server_node, client_node = two_nodes(kubectl)
-    server_ip = start_echo_server(kubectl, namespace, server_node, {"app": "echo"})
-    lines = run_client(kubectl, namespace, "client", client_node, f"http://{server_ip}:8080/", "ok")
+def test_a_pod_reaches_a_pod_on_another_node(namespace: str) -> None:
+    server_node, client_node = two_nodes()
+    server_ip = start_echo_server(namespace, server_node, {"app": "echo"})
+    lines = run_client(namespace, "client", client_node, f"http://{server_ip}:8080/", "ok")
     assert lines and lines[-1]["ok"], lines
-    client_ip = kubectl.json("-n", namespace, "get", "pod", "client")["status"]["podIP"]
+    client_ip = kubectl_json("-n", namespace, "get", "pod", "client")["status"]["podIP"]
     # no SNAT between pods: NetworkPolicy and access logs see the real peer
     assert lines[-1]["body"]["peer"] == client_ip, (lines[-1], client_ip)
     print(f"{client_node} ({client_ip}) -> {server_node} ({server_ip}): {lines[-1]}")
 
 
-def test_a_network_policy_denies_and_allows(kubectl: Kubectl, namespace: str) -> None:
-    server_node, client_node = two_nodes(kubectl)
-    start_echo_server(kubectl, namespace, server_node, {"app": "echo"})
+def test_a_network_policy_denies_and_allows(namespace: str) -> None:
+    server_node, client_node = two_nodes()
+    start_echo_server(namespace, server_node, {"app": "echo"})
     url = f"http://echo.{namespace}.svc/"
-    before = run_client(kubectl, namespace, "before", client_node, url, "ok")
+    before = run_client(namespace, "before", client_node, url, "ok")
     assert before[-1]["ok"], f"without a policy the server must answer: {before}"
-    kubectl.apply(
+    apply(
         [
             {
                 "apiVersion": "networking.k8s.io/v1",
@@ -269,13 +267,13 @@ def test_a_network_policy_denies_and_allows(kubectl: Kubectl, namespace: str) ->
         ],
         namespace,
     )
-    stranger = run_client(kubectl, namespace, "stranger", client_node, url, "blocked")
+    stranger = run_client(namespace, "stranger", client_node, url, "blocked")
     assert [line.get("error") for line in stranger[-3:]] == ["timeout"] * 3, stranger
     # the same path still carries allowed traffic: the policy, not a broken network, blocked it
-    friend = run_client(kubectl, namespace, "friend", client_node, url, "ok", role="friend")
+    friend = run_client(namespace, "friend", client_node, url, "ok", role="friend")
     assert friend[-1]["ok"], friend
     # and on the server's own node
-    neighbour = run_client(kubectl, namespace, "neighbour", server_node, url, "blocked")
+    neighbour = run_client(namespace, "neighbour", server_node, url, "blocked")
     assert [line.get("error") for line in neighbour[-3:]] == ["timeout"] * 3, neighbour
     print(f"before: {before[-1]}; stranger: {stranger[-3:]}; friend: {friend[-1]}")
     print(f"neighbour on the server's node: {neighbour[-3:]}")
@@ -292,15 +290,13 @@ def host_get(url: str, host: str) -> tuple[int, Any]:
         return 0, None
 
 
-def test_the_ingress_controller_serves_an_ingress_and_an_httproute_from_the_host(
-    kubectl: Kubectl, namespace: str
-) -> None:
-    facts = cluster_facts(kubectl)
-    node, _ = two_nodes(kubectl)
-    start_echo_server(kubectl, namespace, node, {"app": "echo"})
+def test_the_ingress_controller_serves_an_ingress_and_an_httproute_from_the_host(namespace: str) -> None:
+    facts = cluster_facts()
+    node, _ = two_nodes()
+    start_echo_server(namespace, node, {"app": "echo"})
     ingress_host, route_host = f"{namespace}.ingress.test", f"{namespace}.route.test"
     backend = {"service": {"name": "echo", "port": {"number": 80}}}
-    kubectl.apply(
+    apply(
         [
             {
                 "apiVersion": "networking.k8s.io/v1",
@@ -340,7 +336,7 @@ def test_the_ingress_controller_serves_an_ingress_and_an_httproute_from_the_host
         status, body = wait_for(f"{host} through {url}", functools.partial(answered, url, host), 90, 1)
         print(f"{host} via {url}: {status} {body}")
         assert body["forwarded_for"], body  # Traefik names the client
-    traefik_ips = {p["status"].get("podIP") for p in kubectl.json("-n", "traefik", "get", "pods")["items"]}
+    traefik_ips = {p["status"].get("podIP") for p in kubectl_json("-n", "traefik", "get", "pods")["items"]}
     assert body["peer"] in traefik_ips, (body, traefik_ips)
     # an unknown host is Traefik's own 404, not some other listener
     assert host_get(url, f"nobody.{namespace}.test")[0] == 404
@@ -351,9 +347,9 @@ def answered(url: str, host: str) -> tuple[int, Any] | None:
     return answer if answer[0] == 200 else None
 
 
-def cluster_env(kubectl: Kubectl) -> dict[str, str]:
+def cluster_env() -> dict[str, str]:
     """The environment that makes cluster/up.sh want this very cluster (name, workers, ingress)."""
-    facts = cluster_facts(kubectl)
+    facts = cluster_facts()
     address, port = facts["ingressURL"].removeprefix("http://").rsplit(":", 1)
     return {
         **os.environ,
@@ -364,32 +360,32 @@ def cluster_env(kubectl: Kubectl) -> dict[str, str]:
     }
 
 
-def up_check(kubectl: Kubectl, **env: str) -> str:
+def up_check(**env: str) -> str:
     """cluster/up.sh --check: "reuse", or why the cluster would be re-created."""
     proc = subprocess.run(
         [str(REPO_ROOT / "cluster" / "up.sh"), "--check"],
         capture_output=True,
         text=True,
         timeout=600,
-        env={**cluster_env(kubectl), **env},
+        env={**cluster_env(), **env},
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
 
-def test_up_reuses_a_cluster_of_the_same_shape_only(kubectl: Kubectl) -> None:
-    env = cluster_env(kubectl)
+def test_up_reuses_a_cluster_of_the_same_shape_only() -> None:
+    env = cluster_env()
     workers = int(env["MOORAGE_WORKERS"])
-    assert up_check(kubectl) == "reuse"
-    other = up_check(kubectl, MOORAGE_WORKERS=str(workers + 1))
+    assert up_check() == "reuse"
+    other = up_check(MOORAGE_WORKERS=str(workers + 1))
     assert other == f"re-create: it has {workers + 1} nodes, want {workers + 2}", other
     # same node count, another config (here: another ingress port)
-    moved = up_check(kubectl, MOORAGE_INGRESS_PORT=str(int(env["MOORAGE_INGRESS_PORT"]) + 1))
+    moved = up_check(MOORAGE_INGRESS_PORT=str(int(env["MOORAGE_INGRESS_PORT"]) + 1))
     assert moved.startswith("re-create: its config differs"), moved
 
 
-def test_coredns_resolves_a_service_name(kubectl: Kubectl, namespace: str) -> None:
-    kubectl.apply(
+def test_coredns_resolves_a_service_name(namespace: str) -> None:
+    apply(
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -398,7 +394,7 @@ def test_coredns_resolves_a_service_name(kubectl: Kubectl, namespace: str) -> No
         },
         namespace,
     )
-    cluster_ip = kubectl.json("-n", namespace, "get", "svc", "dns-target")["spec"]["clusterIP"]
+    cluster_ip = kubectl_json("-n", namespace, "get", "svc", "dns-target")["spec"]["clusterIP"]
     # retry inside the pod: CoreDNS picks up new Services within seconds
     code = (
         "import socket, time\n"
@@ -411,14 +407,14 @@ def test_coredns_resolves_a_service_name(kubectl: Kubectl, namespace: str) -> No
         "    raise SystemExit(1)\n"
         "print(socket.gethostbyname('dns-target'))\n"
     )
-    kubectl.apply(python_pod("resolver", code), namespace)
-    log = wait_pod_succeeded(kubectl, namespace, "resolver")
+    apply(python_pod("resolver", code), namespace)
+    log = wait_pod_succeeded(namespace, "resolver")
     assert log.strip().splitlines()[-2:] == [cluster_ip, cluster_ip], log
 
 
-def test_service_image_answers_liveness_through_a_service(kubectl: Kubectl, namespace: str) -> None:
+def test_service_image_answers_liveness_through_a_service(namespace: str) -> None:
     labels = {"app": "moorage-e2e"}
-    kubectl.apply(
+    apply(
         [
             {
                 "apiVersion": "apps/v1",
@@ -459,7 +455,7 @@ def test_service_image_answers_liveness_through_a_service(kubectl: Kubectl, name
         ],
         namespace,
     )
-    kubectl.run("-n", namespace, "rollout", "status", "deploy/moorage", "--timeout=180s", timeout=200)
+    kubectl("-n", namespace, "rollout", "status", "deploy/moorage", "--timeout=180s", timeout=200)
     code = (
         "import json, time, urllib.request\n"
         "for _ in range(30):\n"
@@ -472,13 +468,13 @@ def test_service_image_answers_liveness_through_a_service(kubectl: Kubectl, name
         "else:\n"
         "    raise SystemExit(1)\n"
     )
-    kubectl.apply(python_pod("client", code), namespace)
-    log = wait_pod_succeeded(kubectl, namespace, "client")
+    apply(python_pod("client", code), namespace)
+    log = wait_pod_succeeded(namespace, "client")
     answer = json.loads(log.strip().splitlines()[-1])
     assert answer == {"status": 200, "body": {"status": "ok"}}, log
 
 
-def test_privileged_and_host_network_pods_run(kubectl: Kubectl, namespace: str) -> None:
+def test_privileged_and_host_network_pods_run(namespace: str) -> None:
     privileged = python_pod(
         "privileged",
         # a privileged container sees the node's devices and may write sysctls
@@ -490,22 +486,22 @@ def test_privileged_and_host_network_pods_run(kubectl: Kubectl, namespace: str) 
         "import socket; print(socket.gethostname())",
         hostNetwork=True,
     )
-    kubectl.apply([privileged, host_network], namespace)
-    wait_pod_succeeded(kubectl, namespace, "privileged")
-    hostname = wait_pod_succeeded(kubectl, namespace, "host-network").strip()
-    pod = kubectl.json("-n", namespace, "get", "pod", "host-network")
-    node = kubectl.json("get", "node", pod["spec"]["nodeName"])
+    apply([privileged, host_network], namespace)
+    wait_pod_succeeded(namespace, "privileged")
+    hostname = wait_pod_succeeded(namespace, "host-network").strip()
+    pod = kubectl_json("-n", namespace, "get", "pod", "host-network")
+    node = kubectl_json("get", "node", pod["spec"]["nodeName"])
     node_ips = {a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP"}
     assert pod["status"]["podIP"] in node_ips, (pod["status"]["podIP"], node_ips)
     assert hostname == pod["spec"]["nodeName"]
 
 
-def test_kubectl_top_pods_returns_figures(kubectl: Kubectl) -> None:
+def test_kubectl_top_pods_returns_figures() -> None:
     figures = re.compile(r"^\S+\s+\d+m\s+\d+Mi\s*$", re.MULTILINE)
     last: list[str] = []
 
     def top() -> str | None:
-        proc = kubectl.run("top", "pods", "-n", "kube-system", check=False)
+        proc = kubectl_result("top", "pods", "-n", "kube-system")
         last[:] = [proc.stdout, proc.stderr]
         return proc.stdout if proc.returncode == 0 and figures.search(proc.stdout) else None
 
@@ -518,15 +514,15 @@ def test_kubectl_top_pods_returns_figures(kubectl: Kubectl) -> None:
             ("get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/kube-system/pods"),
             ("-n", "kube-system", "logs", "deploy/metrics-server", "--tail=60"),
         ):
-            proc = kubectl.run(*args, check=False)
+            proc = kubectl_result(*args)
             print(f"$ kubectl {' '.join(args)}", proc.stdout, proc.stderr, sep="\n")
-        print(dump_namespace(kubectl, "kube-system"))
+        print(dump_namespace("kube-system"))
         raise
     print(out)
 
 
-def test_a_pvc_binds(kubectl: Kubectl, namespace: str) -> None:
-    kubectl.apply(
+def test_a_pvc_binds(namespace: str) -> None:
+    apply(
         {
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
@@ -541,15 +537,15 @@ def test_a_pvc_binds(kubectl: Kubectl, namespace: str) -> None:
     writer["spec"]["securityContext"] = {"fsGroup": 10001}
     writer["spec"]["containers"][0]["volumeMounts"].append({"name": "data", "mountPath": "/data"})
     writer["spec"]["volumes"].append({"name": "data", "persistentVolumeClaim": {"claimName": "data"}})
-    kubectl.apply(writer, namespace)
-    assert wait_pod_succeeded(kubectl, namespace, "writer").strip() == "moorage"
-    pvc = kubectl.json("-n", namespace, "get", "pvc", "data")
+    apply(writer, namespace)
+    assert wait_pod_succeeded(namespace, "writer").strip() == "moorage"
+    pvc = kubectl_json("-n", namespace, "get", "pvc", "data")
     assert pvc["status"]["phase"] == "Bound"
 
 
-def test_recreating_the_cluster_warm(kubectl: Kubectl) -> None:
+def test_recreating_the_cluster_warm() -> None:
     """Last on purpose: deletes and re-creates the cluster from the warm cache."""
-    env = cluster_env(kubectl)
+    env = cluster_env()
     started = time.monotonic()
     for script in ("down.sh", "up.sh"):
         proc = subprocess.run(
@@ -559,7 +555,7 @@ def test_recreating_the_cluster_warm(kubectl: Kubectl) -> None:
     seconds = time.monotonic() - started
     print(f"warm delete + re-create of the cluster: {seconds:.0f}s (limit {WARM_RECREATE_LIMIT_SECONDS}s)")
     print(proc.stderr)
-    kubectl.run("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=60s", timeout=90)
+    kubectl("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=60s", timeout=90)
     if seconds > WARM_RECREATE_LIMIT_SECONDS:
-        print(dump_namespace(kubectl, "kube-system"))
+        print(dump_namespace("kube-system"))
     assert seconds <= WARM_RECREATE_LIMIT_SECONDS

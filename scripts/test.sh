@@ -26,6 +26,26 @@ stage "kind cluster"
 ./cluster/up.sh
 
 stage "cluster, charts, operator and e2e on kind"
-uv run --frozen pytest -m cluster tests e2e
+# The ingress/NetworkPolicy scenarios mostly wait: they run beside the rest, in their own namespaces.
+# The node scenarios drain and stop a worker, so nothing runs beside them; e2e/test_cluster.py
+# re-creates the cluster, so it comes last.
+edge_log=$(mktemp)
+uv run --frozen pytest -m cluster e2e/suite/test_edge.py >"$edge_log" 2>&1 &
+edge_pid=$!
+main_rc=0
+uv run --frozen pytest -m cluster tests e2e --ignore=e2e/suite/test_edge.py \
+  --ignore=e2e/suite/test_nodes.py --ignore=e2e/test_cluster.py || main_rc=$?
+edge_rc=0
+wait "$edge_pid" || edge_rc=$?
+stage "e2e beside the rest: ingress, route and NetworkPolicy (rc=$edge_rc)"
+cat "$edge_log"
+rm -f "$edge_log"
+if [ "$main_rc" -ne 0 ] || [ "$edge_rc" -ne 0 ]; then exit 1; fi
+
+stage "e2e alone: drain and node loss"
+uv run --frozen pytest -m cluster e2e/suite/test_nodes.py
+
+stage "the cluster itself (last: re-creates it)"
+uv run --frozen pytest -m cluster e2e/test_cluster.py
 
 stage "done"

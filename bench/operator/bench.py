@@ -27,9 +27,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.kube import CONTEXT, kubectl  # noqa: E402 - the test helpers are the one place that knows the cluster
+from tests.kube import CONTEXT, apply, kubectl  # noqa: E402 - the test helpers are the one place that knows the cluster
 from tests.operator.cluster import (  # noqa: E402
-    apply,
     cluster_available,
     database_manifests,
     install_crd,

@@ -34,10 +34,14 @@ REQUESTS: dict[str, tuple[str, str, int, bool]] = {
 }
 
 
+# Extra headers on every request (--header), e.g. the Host an Ingress rule matches.
+EXTRA_HEADERS: dict[str, str] = {}
+
+
 def call(
     base: str, method: str, path: str, body: Any = None, token: str | None = None, timeout: float = 10
 ) -> tuple[int, bytes]:
-    headers = {"Accept": "application/json", "Connection": "close"}
+    headers = {"Accept": "application/json", "Connection": "close", **EXTRA_HEADERS}
     data = None
     if isinstance(body, dict) and body.get("__form__"):
         data = urllib.parse.urlencode(body["fields"]).encode()
@@ -191,7 +195,9 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=900)
     parser.add_argument("--setup-seconds", type=float, default=180)
     parser.add_argument("--report-every", type=float, default=5)
+    parser.add_argument("--header", action="append", default=[], help="NAME=VALUE on every request")
     args = parser.parse_args()
+    EXTRA_HEADERS.update(h.split("=", 1) for h in args.header)
     unknown = set(args.mix.split(",")) - set(REQUESTS)
     if unknown:
         parser.error(f"unknown request kinds: {sorted(unknown)}")

@@ -7,14 +7,14 @@ durations is printed at the end of the run (also without -s).
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from e2e.conftest import Kubectl, dump_namespace, wait_for
-from e2e.suite.kube import LoadResult, load_image_alias
+from e2e.suite.load import LoadResult
+from tests.images import load_image_alias
+from tests.kube import create_namespace, dump_namespace
 
 
 @dataclass
@@ -45,7 +45,7 @@ def figures() -> Figures:
 
 
 @pytest.fixture(autouse=True)
-def _record_and_dump(request: pytest.FixtureRequest, kubectl: Kubectl) -> Iterator[None]:
+def _record_and_dump(request: pytest.FixtureRequest) -> Iterator[None]:
     name = request.node.name
     FIGURES.rows[name] = Figure(name)
     FIGURES.current = name
@@ -57,27 +57,18 @@ def _record_and_dump(request: pytest.FixtureRequest, kubectl: Kubectl) -> Iterat
     figure.outcome = "failed" if rep is None or rep.failed else "passed"
     if rep is not None and rep.failed:
         for namespace in MODULE_NAMESPACES.get(request.module.__name__, []):
-            print(dump_namespace(kubectl, namespace))
+            print(dump_namespace(namespace))
 
 
-def create_namespace(kubectl: Kubectl, request: pytest.FixtureRequest, prefix: str) -> str:
-    name = f"e2e-{prefix}-{uuid.uuid4().hex[:5]}"
-    kubectl.run("create", "namespace", name)
+def module_namespace(request: pytest.FixtureRequest, prefix: str) -> str:
+    """A new namespace ``e2e-<prefix>-…`` for a module's tests, dumped when one of them fails."""
+    name = create_namespace(f"e2e-{prefix}")
     MODULE_NAMESPACES.setdefault(request.module.__name__, []).append(name)
-
-    def has_default_sa() -> bool:
-        return kubectl.run("-n", name, "get", "sa", "default", check=False).returncode == 0
-
-    wait_for("the default ServiceAccount", has_default_sa, 60, 1)
     return name
 
 
-def delete_namespace(kubectl: Kubectl, name: str) -> None:
-    kubectl.run("delete", "namespace", name, "--wait=false", check=False)
-
-
 @pytest.fixture(scope="session")
-def service_image_v2(kubectl: Kubectl) -> str:
+def service_image_v2() -> str:
     """The service image under a second tag, loaded into the node: a new version to upgrade to."""
     return load_image_alias("e2e-2")
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from e2e.conftest import SERVICE_IMAGE, Kubectl
-from e2e.suite.conftest import create_namespace, delete_namespace
-from e2e.suite.kube import APP_CHART, OPERATOR_CHART, app_values_files, helm
+from e2e.suite.conftest import module_namespace
+from tests.charts.helm import APP_CHART, OPERATOR_CHART, helm_on_cluster, kind_values_files
+from tests.images import SERVICE_IMAGE
+from tests.kube import delete_namespace, kubectl, kubectl_json, kubectl_result
 
 pytestmark = pytest.mark.cluster
 
@@ -27,13 +28,13 @@ VALID_SPEC: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def bad_ns(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[str]:
-    if kubectl.run("get", "crd", "appinstances.apps.moorage.dev", check=False).returncode != 0:
-        kubectl.run("apply", "--server-side", "-f", str(CRD))
-    kubectl.run("wait", "--for=condition=Established", "crd/appinstances.apps.moorage.dev", "--timeout=60s")
-    namespace = create_namespace(kubectl, request, "bad")
+def bad_ns(request: pytest.FixtureRequest) -> Iterator[str]:
+    if kubectl_result("get", "crd", "appinstances.apps.moorage.dev").returncode != 0:
+        kubectl("apply", "--server-side", "-f", str(CRD))
+    kubectl("wait", "--for=condition=Established", "crd/appinstances.apps.moorage.dev", "--timeout=60s")
+    namespace = module_namespace(request, "bad")
     yield namespace
-    delete_namespace(kubectl, namespace)
+    delete_namespace(namespace)
 
 
 INVALID_INSTANCES = [
@@ -48,15 +49,15 @@ INVALID_INSTANCES = [
 
 @pytest.mark.parametrize(("name", "spec", "field"), INVALID_INSTANCES, ids=[c[0] for c in INVALID_INSTANCES])
 def test_invalid_appinstance_is_refused_naming_the_field(
-    kubectl: Kubectl, bad_ns: str, name: str, spec: dict[str, Any], field: str
+    bad_ns: str, name: str, spec: dict[str, Any], field: str
 ) -> None:
     body = {"apiVersion": "apps.moorage.dev/v1alpha1", "kind": "AppInstance", "metadata": {"name": name}}
     body["spec"] = spec
-    proc = kubectl.run("-n", bad_ns, "create", "-f", "-", input_text=json.dumps(body), check=False)
+    proc = kubectl_result("-n", bad_ns, "create", "-f", "-", stdin=json.dumps(body))
     print(proc.stderr.strip())
     assert proc.returncode != 0, f"accepted: {body}"
     assert field in proc.stderr, proc.stderr
-    listed = kubectl.json("-n", bad_ns, "get", "appinstances")["items"]
+    listed = kubectl_json("-n", bad_ns, "get", "appinstances")["items"]
     assert listed == []
 
 
@@ -72,13 +73,13 @@ def test_invalid_appinstance_is_refused_naming_the_field(
     ids=["logFormat", "replicaCount", "secretKey", "externalDatabase", "servicePort"],
 )
 def test_invalid_helm_values_are_refused_naming_the_field(
-    kubectl: Kubectl, bad_ns: str, values: dict[str, str], field: str
+    bad_ns: str, values: dict[str, str], field: str
 ) -> None:
-    files = [arg for path in app_values_files() for arg in ("-f", str(path))]
+    files = [arg for path in kind_values_files() for arg in ("-f", str(path))]
     sets = [arg for key, value in values.items() for arg in ("--set", f"{key}={value}")]
-    proc = helm(kubectl, "install", "refused", str(APP_CHART), "-n", bad_ns, *files, *sets, check=False)
+    proc = helm_on_cluster("install", "refused", str(APP_CHART), "-n", bad_ns, *files, *sets, check=False)
     print(proc.stderr.strip())
     assert proc.returncode != 0, proc.stdout
     assert field in proc.stderr, proc.stderr
-    assert helm(kubectl, "status", "refused", "-n", bad_ns, check=False).returncode != 0
-    assert kubectl.run("-n", bad_ns, "get", "all", "-o", "name").stdout.strip() == ""
+    assert helm_on_cluster("status", "refused", "-n", bad_ns, check=False).returncode != 0
+    assert kubectl("-n", bad_ns, "get", "all", "-o", "name").strip() == ""

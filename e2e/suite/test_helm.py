@@ -17,24 +17,24 @@ from typing import Any
 
 import pytest
 
-from e2e.conftest import Kubectl, wait_for
-from e2e.suite.conftest import Figures, create_namespace, delete_namespace
-from e2e.suite.kube import (
-    APP_CHART,
-    Api,
-    Load,
-    app_values_files,
+from e2e.suite.api import Api
+from e2e.suite.conftest import Figures, module_namespace
+from e2e.suite.load import Load
+from e2e.suite.otlp import received_spans, start_otlp_receiver
+from e2e.suite.script_pods import start_toolbox
+from tests.charts.helm import APP_CHART, helm_on_cluster, kind_values_files, values_file
+from tests.images import split_image
+from tests.kube import (
+    delete_namespace,
     events,
-    helm,
+    kubectl,
+    kubectl_json,
+    kubectl_result,
     pod_ready,
     pods,
-    received_spans,
     restarts,
-    split_image,
-    start_otlp_receiver,
-    start_toolbox,
     timestamp,
-    values_file,
+    wait_for,
 )
 
 pytestmark = pytest.mark.cluster
@@ -46,7 +46,6 @@ DATABASE = "app.kubernetes.io/instance=moorage,app.kubernetes.io/component=datab
 
 @dataclass
 class Release:
-    kube: Kubectl
     namespace: str
     api: Api
     files: list[Path]
@@ -55,8 +54,7 @@ class Release:
         args = [f for path in [*self.files, *extra] for f in ("-f", str(path))]
         for key, value in (set_values or {}).items():
             args += ["--set", f"{key}={value}"]
-        helm(
-            self.kube,
+        helm_on_cluster(
             "upgrade",
             "--install",
             RELEASE,
@@ -72,18 +70,14 @@ class Release:
         self.files += list(extra)
 
     def server_pods(self) -> list[dict[str, Any]]:
-        return [
-            p for p in pods(self.kube, self.namespace, SERVER) if not p["metadata"].get("deletionTimestamp")
-        ]
+        return pods(self.namespace, SERVER)
 
 
 @pytest.fixture(scope="module")
-def release(
-    kubectl: Kubectl, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Release]:
-    namespace = create_namespace(kubectl, request, "helm")
-    start_toolbox(kubectl, namespace)
-    otlp = start_otlp_receiver(kubectl, namespace)
+def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
+    namespace = module_namespace(request, "helm")
+    start_toolbox(namespace)
+    otlp = start_otlp_receiver(namespace)
     e2e_values = {
         "replicaCount": 2,
         "config": {
@@ -93,18 +87,18 @@ def release(
         },
     }
     tmp = tmp_path_factory.mktemp("helm")
-    rel = Release(kubectl, namespace, Api(kubectl, namespace, f"http://{RELEASE}.{namespace}.svc"), [])
-    rel.files = [*app_values_files(), values_file(tmp, "e2e", e2e_values)]
+    rel = Release(namespace, Api(namespace, f"http://{RELEASE}.{namespace}.svc"), [])
+    rel.files = [*kind_values_files(), values_file(tmp, "e2e", e2e_values)]
     rel.upgrade()
     yield rel
-    helm(kubectl, "uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
-    delete_namespace(kubectl, namespace)
+    helm_on_cluster("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
+    delete_namespace(namespace)
 
 
-def test_install_serves_crud_traces_and_logs(release: Release, kubectl: Kubectl) -> None:
+def test_install_serves_crud_traces_and_logs(release: Release) -> None:
     ns = release.namespace
-    kubectl.run("-n", ns, "rollout", "status", f"deploy/{RELEASE}", "--timeout=120s", timeout=150)
-    tested = helm(kubectl, "test", RELEASE, "-n", ns, "--timeout", "3m", timeout=240)
+    kubectl("-n", ns, "rollout", "status", f"deploy/{RELEASE}", "--timeout=120s", timeout=150)
+    tested = helm_on_cluster("test", RELEASE, "-n", ns, "--timeout", "3m", timeout=240)
     assert "Succeeded" in tested.stdout, tested.stdout
 
     api = release.api
@@ -134,7 +128,7 @@ def test_install_serves_crud_traces_and_logs(release: Release, kubectl: Kubectl)
 
     # The span of the traced request reaches the in-cluster OTLP receiver (batch export: seconds).
     def traced() -> list[dict[str, Any]] | None:
-        spans = [s for s in received_spans(kubectl, ns) if s["trace_id"] == trace_id]
+        spans = [s for s in received_spans(ns) if s["trace_id"] == trace_id]
         return spans or None
 
     spans = wait_for(f"spans of trace {trace_id} at the receiver", traced, 60, 2)
@@ -143,7 +137,7 @@ def test_install_serves_crud_traces_and_logs(release: Release, kubectl: Kubectl)
     # ...and the service's JSON log line for that request carries the same trace id.
     def logged() -> dict[str, Any] | None:
         for pod in release.server_pods():
-            log = kubectl.run("-n", ns, "logs", pod["metadata"]["name"], "-c", "moorage", check=False).stdout
+            log = kubectl_result("-n", ns, "logs", pod["metadata"]["name"], "-c", "moorage").stdout
             for line in log.splitlines():
                 if trace_id in line and line.startswith("{"):
                     entry: dict[str, Any] = json.loads(line)
@@ -157,14 +151,14 @@ def test_install_serves_crud_traces_and_logs(release: Release, kubectl: Kubectl)
 
 
 def test_helm_upgrade_under_load_migrates_first_and_drops_nothing(
-    release: Release, kubectl: Kubectl, service_image_v2: str, figures: Figures
+    release: Release, service_image_v2: str, figures: Figures
 ) -> None:
     ns = release.namespace
     repository, tag = split_image(service_image_v2)
-    load = Load(kubectl, ns, release.api.base).start()
+    load = Load(ns, release.api.base).start()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
     release.upgrade(set_values={"image.repository": repository, "image.tag": tag})
-    kubectl.run("-n", ns, "rollout", "status", f"deploy/{RELEASE}", "--timeout=180s", timeout=200)
+    kubectl("-n", ns, "rollout", "status", f"deploy/{RELEASE}", "--timeout=180s", timeout=200)
     time.sleep(5)  # traffic on the new pods only
     result = load.stop()
     figures.add("upgrade", result)
@@ -176,14 +170,14 @@ def test_helm_upgrade_under_load_migrates_first_and_drops_nothing(
     job = f"{RELEASE}-migrate"
     completed = [
         e
-        for e in events(kubectl, ns)
+        for e in events(ns)
         if e["involvedObject"].get("kind") == "Job"
         and e["involvedObject"]["name"] == job
         and e["reason"] == "Completed"
     ]
     assert completed, f"no Completed event for Job {job}"
-    job_done = max(timestamp(e.get("lastTimestamp") or e["eventTime"][:19] + "Z") for e in completed)
-    replica_sets = kubectl.json("-n", ns, "get", "rs", "-l", SERVER)["items"]
+    job_done = max(timestamp(e.get("lastTimestamp") or e["eventTime"]) for e in completed)
+    replica_sets = kubectl_json("-n", ns, "get", "rs", "-l", SERVER)["items"]
     new_rs = [
         rs
         for rs in replica_sets
@@ -232,7 +226,7 @@ def test_bad_api_input_gets_4xx_envelopes(release: Release) -> None:
         print(f"{label} -> {answer.status} {error['code']}")
 
 
-def test_database_outage_turns_pods_not_ready_without_restarts(release: Release, kubectl: Kubectl) -> None:
+def test_database_outage_turns_pods_not_ready_without_restarts(release: Release) -> None:
     ns = release.namespace
     api = release.api
     token = api.register_and_login(f"outage-{uuid.uuid4().hex[:8]}@moorage.dev")
@@ -244,8 +238,8 @@ def test_database_outage_turns_pods_not_ready_without_restarts(release: Release,
     before = {p["metadata"]["name"]: restarts(p) for p in release.server_pods()}
     assert before and all(pod_ready(p) for p in release.server_pods())
 
-    kubectl.run("-n", ns, "scale", f"statefulset/{RELEASE}-postgresql", "--replicas=0")
-    wait_for("the database pod gone", lambda: not pods(kubectl, ns, DATABASE), 120, 2)
+    kubectl("-n", ns, "scale", f"statefulset/{RELEASE}-postgresql", "--replicas=0")
+    wait_for("the database pod gone", lambda: not pods(ns, DATABASE, terminating=True), 120, 2)
     wait_for(
         "every server pod NotReady",
         lambda: all(not pod_ready(p) for p in release.server_pods()),
@@ -257,10 +251,10 @@ def test_database_outage_turns_pods_not_ready_without_restarts(release: Release,
     during = {p["metadata"]["name"]: restarts(p) for p in release.server_pods()}
     assert during == before, f"restarts during the outage: {before} -> {during}"
 
-    kubectl.run("-n", ns, "scale", f"statefulset/{RELEASE}-postgresql", "--replicas=1")
+    kubectl("-n", ns, "scale", f"statefulset/{RELEASE}-postgresql", "--replicas=1")
     wait_for(
         "the database Ready",
-        lambda: any(pod_ready(p) for p in pods(kubectl, ns, DATABASE)),
+        lambda: any(pod_ready(p) for p in pods(ns, DATABASE)),
         180,
         1,
     )
@@ -282,7 +276,7 @@ def test_database_outage_turns_pods_not_ready_without_restarts(release: Release,
 
 
 def test_hpa_scales_up_under_load_and_back_down(
-    release: Release, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory, figures: Figures
+    release: Release, tmp_path_factory: pytest.TempPathFactory, figures: Figures
 ) -> None:
     ns = release.namespace
     quick = {
@@ -308,12 +302,12 @@ def test_hpa_scales_up_under_load_and_back_down(
     release.upgrade(values_file(tmp_path_factory.mktemp("hpa"), "hpa", quick))
 
     def replicas() -> tuple[int, int]:
-        hpa = kubectl.json("-n", ns, "get", "hpa", RELEASE)
+        hpa = kubectl_json("-n", ns, "get", "hpa", RELEASE)
         status = hpa.get("status") or {}
         return int(status.get("currentReplicas", 0)), int(status.get("desiredReplicas", 0))
 
     wait_for("the HPA at its minimum", lambda: replicas()[0] == 1, 240, 5)
-    load = Load(kubectl, ns, release.api.base, rate=40, mix="me,items-list,items-create").start()
+    load = Load(ns, release.api.base, rate=40, mix="me,items-list,items-create").start()
     try:
         peak = wait_for("the HPA to scale up", lambda: replicas()[1] if replicas()[1] > 1 else None, 300, 5)
         wait_for(
@@ -327,5 +321,5 @@ def test_hpa_scales_up_under_load_and_back_down(
         figures.add("hpa", result)
     print(f"scaled up to {peak} replicas under load ({result})")
     wait_for("the HPA to scale back down", lambda: replicas() == (1, 1), 300, 5)
-    print(f"HPA back at 1 replica: {kubectl.run('-n', ns, 'get', 'hpa', RELEASE).stdout}")
+    print(f"HPA back at 1 replica: {kubectl('-n', ns, 'get', 'hpa', RELEASE)}")
     assert result.requests > 0

@@ -16,41 +16,41 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.conftest import REPO_ROOT, SERVICE_IMAGE, Kubectl, wait_for
-from e2e.suite.conftest import Figures, create_namespace, delete_namespace
-from e2e.suite.kube import (
-    OPERATOR_CHART,
-    OPERATOR_IMAGE,
-    Api,
-    Load,
-    helm,
+from e2e.suite.api import Api
+from e2e.suite.conftest import Figures, module_namespace
+from e2e.suite.load import Load
+from e2e.suite.script_pods import start_toolbox
+from tests.charts.helm import OPERATOR_CHART, ROOT, helm_on_cluster
+from tests.images import OPERATOR_IMAGE, SERVICE_IMAGE, postgres_image, split_image
+from tests.kube import (
+    apply,
+    condition,
+    delete_namespace,
+    kubectl,
+    kubectl_json,
+    kubectl_result,
     pod_ready,
-    postgres_image,
-    split_image,
-    start_toolbox,
     timestamp,
+    wait_for,
 )
+from tests.pod_specs import SERVICE_RESOURCES
 
 pytestmark = pytest.mark.cluster
 
-EXAMPLE = REPO_ROOT / "examples" / "appinstance.yaml"
-SMALL = {"requests": {"cpu": "20m", "memory": "96Mi"}, "limits": {"memory": "512Mi"}}
+EXAMPLE = ROOT / "examples" / "appinstance.yaml"
 READY_TIMEOUT = 300
 
 
 @dataclass
 class Operated:
-    kube: Kubectl
     namespace: str
 
     def instance(self, name: str) -> dict[str, Any]:
-        found: dict[str, Any] = self.kube.json("-n", self.namespace, "get", "appinstance", name)
+        found: dict[str, Any] = kubectl_json("-n", self.namespace, "get", "appinstance", name)
         return found
 
     def describe(self, name: str) -> str:
-        return self.kube.run(
-            "-n", self.namespace, "get", f"appinstance/{name}", "-o", "yaml", check=False
-        ).stdout
+        return kubectl_result("-n", self.namespace, "get", f"appinstance/{name}", "-o", "yaml").stdout
 
     def wait_ready(self, name: str, image: str) -> dict[str, Any]:
         def ready() -> dict[str, Any] | None:
@@ -72,14 +72,12 @@ class Operated:
         return found
 
     def patch(self, name: str, patch: dict[str, Any]) -> None:
-        self.kube.run(
-            "-n", self.namespace, "patch", "appinstance", name, "--type=merge", "-p", json.dumps(patch)
-        )
+        kubectl("-n", self.namespace, "patch", "appinstance", name, "--type=merge", "-p", json.dumps(patch))
 
     def all_server_pods(self, name: str) -> list[dict[str, Any]]:
         """Every server pod of the instance, terminating ones included (they serve during preStop)."""
         selector = f"app.kubernetes.io/instance={name},app.kubernetes.io/component=server"
-        pods: dict[str, Any] = self.kube.json("-n", self.namespace, "get", "pods", "-l", selector)
+        pods: dict[str, Any] = kubectl_json("-n", self.namespace, "get", "pods", "-l", selector)
         items: list[dict[str, Any]] = pods["items"]
         return items
 
@@ -88,7 +86,7 @@ class Operated:
 
     def rolled(self, name: str, ring: str | None = None) -> bool:
         """The Deployment's rollout is complete (on the given key ring when one is given)."""
-        deploy = self.kube.json("-n", self.namespace, "get", "deployment", name)
+        deploy = kubectl_json("-n", self.namespace, "get", "deployment", name)
         annotations = deploy["spec"]["template"]["metadata"].get("annotations") or {}
         status = deploy["status"]
         return (
@@ -96,13 +94,6 @@ class Operated:
             and status.get("observedGeneration") == deploy["metadata"]["generation"]
             and status.get("updatedReplicas") == status.get("replicas") == status.get("readyReplicas")
         )
-
-
-def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return dict(cond)
-    return {}
 
 
 def example(kind: str) -> list[dict[str, Any]]:
@@ -123,7 +114,7 @@ def instance_manifest(name: str, **spec: Any) -> dict[str, Any]:
             **base["spec"],
             "image": SERVICE_IMAGE,
             "replicas": 2,
-            "resources": SMALL,
+            "resources": SERVICE_RESOURCES,
             "config": config,
             **spec,
         },
@@ -131,14 +122,13 @@ def instance_manifest(name: str, **spec: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def operated(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[Operated]:
-    namespace = create_namespace(kubectl, request, "operator")
+def operated(request: pytest.FixtureRequest) -> Iterator[Operated]:
+    namespace = module_namespace(request, "operator")
     repository, tag = split_image(OPERATOR_IMAGE)
     # Its own release name: the chart's cluster-scoped objects are named after the release, and
     # `make up` or `skaffold run` may have a "moorage-operator" release in the cluster already.
     release = f"moorage-operator-{namespace.rsplit('-', 1)[-1]}"
-    helm(
-        kubectl,
+    helm_on_cluster(
         "upgrade",
         "--install",
         release,
@@ -160,40 +150,38 @@ def operated(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[Opera
     # The example's throwaway PostgreSQL, with an image this cluster has.
     database = example("Secret") + example("Service") + example("Deployment")
     database[2]["spec"]["template"]["spec"]["containers"][0]["image"] = postgres_image()
-    kubectl.apply(database, namespace)
-    start_toolbox(kubectl, namespace)
-    kubectl.run("-n", namespace, "rollout", "status", "deploy/example-db", "--timeout=180s", timeout=200)
-    yield Operated(kubectl, namespace)
+    apply(database, namespace)
+    start_toolbox(namespace)
+    kubectl("-n", namespace, "rollout", "status", "deploy/example-db", "--timeout=180s", timeout=200)
+    yield Operated(namespace)
     # Instances carry the operator's finalizer: delete them while the operator still runs.
-    kubectl.run(
-        "-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", check=False, timeout=150
-    )
-    helm(kubectl, "uninstall", release, "-n", namespace, "--wait", check=False)
-    delete_namespace(kubectl, namespace)
+    kubectl_result("-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", timeout=150)
+    helm_on_cluster("uninstall", release, "-n", namespace, "--wait", check=False)
+    delete_namespace(namespace)
 
 
 def test_appinstance_ready_then_image_change_under_load(
-    operated: Operated, kubectl: Kubectl, service_image_v2: str, figures: Figures
+    operated: Operated, service_image_v2: str, figures: Figures
 ) -> None:
     ns = operated.namespace
-    kubectl.apply(instance_manifest("app"), ns)
+    apply(instance_manifest("app"), ns)
     operated.wait_ready("app", SERVICE_IMAGE)
 
-    load = Load(kubectl, ns, f"http://app.{ns}.svc").start()
+    load = Load(ns, f"http://app.{ns}.svc").start()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
     operated.patch("app", {"spec": {"image": service_image_v2}})
     obj = operated.wait_ready("app", service_image_v2)
-    kubectl.run("-n", ns, "rollout", "status", "deploy/app", "--timeout=180s", timeout=200)
+    kubectl("-n", ns, "rollout", "status", "deploy/app", "--timeout=180s", timeout=200)
     time.sleep(5)
     result = load.stop()
     figures.add("image change", result)
 
     # The migration Job of the new image finished before the Deployment moved to it.
     job_name = obj["status"]["migration"]["jobName"]
-    job = kubectl.json("-n", ns, "get", "job", job_name)
+    job = kubectl_json("-n", ns, "get", "job", job_name)
     assert job["spec"]["template"]["spec"]["containers"][0]["image"] == service_image_v2
     job_done = timestamp(job["status"]["completionTime"])
-    replica_sets = kubectl.json("-n", ns, "get", "rs", "-l", "app.kubernetes.io/instance=app")["items"]
+    replica_sets = kubectl_json("-n", ns, "get", "rs", "-l", "app.kubernetes.io/instance=app")["items"]
     new_rs = [
         rs
         for rs in replica_sets
@@ -209,14 +197,14 @@ def test_appinstance_ready_then_image_change_under_load(
 
 
 def test_failing_migration_degrades_while_the_old_version_serves(
-    operated: Operated, kubectl: Kubectl, service_image_v2: str, figures: Figures
+    operated: Operated, service_image_v2: str, figures: Figures
 ) -> None:
     ns = operated.namespace
     obj = operated.wait_ready("app", service_image_v2)
     pods_before = sorted(p["metadata"]["uid"] for p in operated.server_pods("app"))
     bad_url = "postgresql://moorage:wrong-password@example-db:5432/moorage"
-    kubectl.run("-n", ns, "create", "secret", "generic", "bad-db", f"--from-literal=DATABASE_URL={bad_url}")
-    load = Load(kubectl, ns, f"http://app.{ns}.svc").start()
+    kubectl("-n", ns, "create", "secret", "generic", "bad-db", f"--from-literal=DATABASE_URL={bad_url}")
+    load = Load(ns, f"http://app.{ns}.svc").start()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
     # Another image whose migration cannot succeed: its Job uses a wrong database password.
     database = {**obj["spec"]["database"], "migrationSecretRef": {"name": "bad-db"}}
@@ -245,26 +233,26 @@ def test_failing_migration_degrades_while_the_old_version_serves(
     print(f"Degraded: {message}")
     assert "password" in message.lower() or "authentication" in message.lower(), message
     assert failed["status"]["currentImage"] == service_image_v2
-    deployment = kubectl.json("-n", ns, "get", "deployment", "app")
+    deployment = kubectl_json("-n", ns, "get", "deployment", "app")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == service_image_v2
     assert sorted(p["metadata"]["uid"] for p in operated.server_pods("app")) == pods_before
     assert result.requests > 0
     assert result.failures == 0, result.summary
 
 
-def test_secret_rotation_under_load(operated: Operated, kubectl: Kubectl, figures: Figures) -> None:
+def test_secret_rotation_under_load(operated: Operated, figures: Figures) -> None:
     ns = operated.namespace
     # Tokens outlive the grace on purpose, so its end shows: an unexpired old token is then refused.
     # (The operator flags such a grace as Degraded/GracePeriodTooShort, and stays Ready.)
     rotation = {"interval": "1h", "gracePeriod": "120s"}
-    kubectl.apply(instance_manifest("rot", secretRotation=rotation), ns)
+    apply(instance_manifest("rot", secretRotation=rotation), ns)
     first = operated.wait_ready("rot", SERVICE_IMAGE)["status"]["activeKeyId"]
-    api = Api(kubectl, ns, f"http://rot.{ns}.svc")
+    api = Api(ns, f"http://rot.{ns}.svc")
 
-    load = Load(kubectl, ns, api.base).start()
+    load = Load(ns, api.base).start()
     old_token = load.token  # obtained before the rotation; the load keeps using it throughout
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
-    kubectl.run(
+    kubectl(
         "-n",
         ns,
         "annotate",

@@ -1,8 +1,9 @@
-"""Run the helm binary and parse what it renders."""
+"""Run the helm binary: render and parse the charts, or install them on the kind cluster."""
 
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from tests.images import hermetic
+from tests.kube import CONTEXT
 from tests.tools import find_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +39,26 @@ def helm(*args: str, check: bool = True, timeout: float = 600) -> HelmResult:
     if check and proc.returncode != 0:
         raise AssertionError(f"helm {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return HelmResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def helm_on_cluster(*args: str, check: bool = True, timeout: float = 600) -> HelmResult:
+    """helm against the kind cluster's context (MOORAGE_KUBE_CONTEXT)."""
+    return helm("--kube-context", CONTEXT, *args, check=check, timeout=timeout)
+
+
+def kind_values_files() -> list[Path]:
+    """The app chart's values for this kind cluster: ci/kind-values.yaml, plus the hermetic images."""
+    files = [APP_CHART / "ci" / "kind-values.yaml"]
+    if hermetic():
+        files.append(APP_CHART / "ci" / "kind-hermetic-values.yaml")
+    return files
+
+
+def values_file(directory: Path, name: str, values: Mapping[str, Any]) -> Path:
+    """``values`` written as a new values file in ``directory``."""
+    path = directory / f"{name}-{uuid.uuid4().hex[:6]}.yaml"
+    path.write_text(yaml.safe_dump(dict(values)))
+    return path
 
 
 def value_args(values_files: Iterable[Path] = (), set_values: Mapping[str, str] | None = None) -> list[str]:

@@ -1,9 +1,10 @@
 """Both charts installed for real on the kind cluster: `helm install --wait`, `helm test`, an upgrade
 that keeps the generated secrets and rolls the pods, and an uninstall that keeps them.
 
-Needs `make cluster` (context kind-moorage, images moorage/service:dev, moorage/operator:dev and the
-Debian PostgreSQL image loaded). Each run uses fresh namespaces and release names, so it never
-touches what `make up` installed; the operator it installs watches only its own test namespace.
+Needs `make cluster` (context MOORAGE_KUBE_CONTEXT, default kind-moorage; images moorage/service:dev,
+moorage/operator:dev and, on the hermetic path, the Debian PostgreSQL image loaded). Each run uses
+fresh namespaces and release names, so it never touches what `make up` installed; the operator it
+installs watches only its own test namespace.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.charts.helm import APP_CHART, OPERATOR_CHART, helm
-from tests.kube import cluster_unreachable_reason, kubectl, kubectl_json, missing_node_images
+from tests.charts.helm import APP_CHART, OPERATOR_CHART, helm_on_cluster, kind_values_files
+from tests.images import OPERATOR_IMAGE, SERVICE_IMAGE, missing_node_images
+from tests.kube import cluster_unreachable_reason, kubectl, kubectl_json
 
 pytestmark = pytest.mark.cluster
 
-IMAGES = ["moorage/service:dev", "moorage/operator:dev"]
-# The hermetic cluster preloads Debian's PostgreSQL; elsewhere the official image is pulled.
-HERMETIC_POSTGRES = "moorage.local/postgres:15-bookworm"
+IMAGES = [SERVICE_IMAGE, OPERATOR_IMAGE]
 TIMEOUT = "10m"
 
 
@@ -44,7 +44,7 @@ class Install:
 
 def timed(seconds: dict[str, float], label: str, *args: str) -> str:
     start = time.monotonic()
-    out = helm(*args, timeout=900).stdout
+    out = helm_on_cluster(*args, timeout=900).stdout
     seconds[label] = round(time.monotonic() - start, 1)
     print(f"{label}: {seconds[label]} s")
     return out
@@ -59,16 +59,13 @@ def secret_data(namespace: str, name: str) -> dict[str, str]:
 def installed() -> Iterator[Install]:
     reason = cluster_unreachable_reason()
     assert reason is None, reason
-    missing, loaded = missing_node_images(IMAGES)
+    missing = missing_node_images(IMAGES)
     assert not missing, f"images not loaded into the kind nodes (make cluster): {missing}"
-    app_values = ["-f", str(APP_CHART / "ci" / "kind-values.yaml")]
-    if any(name.endswith(HERMETIC_POSTGRES) for name in loaded):
-        app_values += ["-f", str(APP_CHART / "ci" / "kind-hermetic-values.yaml")]
+    app_values = [arg for path in kind_values_files() for arg in ("-f", str(path))]
     suffix = uuid.uuid4().hex[:6]
     inst = Install(
         f"charts-it-{suffix}", f"charts-it-op-{suffix}", f"it{suffix}", f"itop{suffix}", app_values, {}
     )
-    kube_context = ["--kube-context", "kind-moorage"]
     try:
         kubectl("create", "namespace", inst.namespace)  # the operator's Role goes there
         timed(
@@ -77,7 +74,6 @@ def installed() -> Iterator[Install]:
             "install",
             inst.operator_release,
             str(OPERATOR_CHART),
-            *kube_context,
             "--namespace",
             inst.operator_namespace,
             "--create-namespace",
@@ -97,7 +93,6 @@ def installed() -> Iterator[Install]:
             "install",
             inst.release,
             str(APP_CHART),
-            *kube_context,
             "--namespace",
             inst.namespace,
             *inst.app_values,
@@ -111,7 +106,7 @@ def installed() -> Iterator[Install]:
             (inst.release, inst.namespace),
             (inst.operator_release, inst.operator_namespace),
         ):
-            helm("uninstall", release, *kube_context, "--namespace", namespace, "--wait", check=False)
+            helm_on_cluster("uninstall", release, "--namespace", namespace, "--wait", check=False)
             kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
@@ -127,8 +122,6 @@ def test_helm_test_passes(installed: Install) -> None:
         "app helm test",
         "test",
         installed.release,
-        "--kube-context",
-        "kind-moorage",
         "--namespace",
         installed.namespace,
         "--timeout",
@@ -210,8 +203,6 @@ def test_upgrade_keeps_generated_secrets_and_rolls_on_config_change(installed: I
         "upgrade",
         installed.release,
         str(APP_CHART),
-        "--kube-context",
-        "kind-moorage",
         "--namespace",
         installed.namespace,
         *installed.app_values,
@@ -229,15 +220,13 @@ def test_upgrade_keeps_generated_secrets_and_rolls_on_config_change(installed: I
     # The migration hook succeeded, so its delete policy removed it.
     jobs = kubectl_json("-n", installed.namespace, "get", "jobs")
     assert not [j for j in jobs["items"] if j["metadata"]["name"] == f"{installed.fullname}-migrate"]
-    helm("test", installed.release, "--kube-context", "kind-moorage", "--namespace", installed.namespace)
+    helm_on_cluster("test", installed.release, "--namespace", installed.namespace)
 
 
 def test_uninstall_keeps_the_secrets(installed: Install) -> None:
-    helm(
+    helm_on_cluster(
         "uninstall",
         installed.release,
-        "--kube-context",
-        "kind-moorage",
         "--namespace",
         installed.namespace,
         "--wait",

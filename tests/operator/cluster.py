@@ -1,17 +1,15 @@
-"""Helpers for the tests against the kind cluster: kubectl, the operator under KopfRunner, waiting.
+"""Helpers for the operator tests against the kind cluster: the CRD, the example's database, instances.
 
-Everything talks to the real cluster (context ``kind-moorage`` unless MOORAGE_KUBE_CONTEXT says
-otherwise). The operator runs in this process through ``kopf.testing.KopfRunner``.
+Everything talks to the real cluster through tests/kube.py (MOORAGE_KUBE_CONTEXT). The operator runs
+in this process through ``kopf.testing.KopfRunner``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,19 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.kube import CONTEXT, cluster_unreachable_reason, kubectl, temporary_namespace
-from tests.tools import find_tool, locate_tool
+from tests.images import SERVICE_IMAGE, postgres_image
+from tests.kube import CONTEXT, apply, cluster_unreachable_reason, kubectl, temporary_namespace, wait_for
+from tests.pod_specs import SERVICE_RESOURCES
+from tests.tools import find_tool
 
 from .conftest import CRD_PATH, ROOT
 
-SERVICE_IMAGE = os.environ.get("MOORAGE_SERVICE_IMAGE", "moorage/service:dev")
-# The same image under another name: kubelet resolves both to the loaded image, so an "upgrade"
-# needs no second build.
-SERVICE_IMAGE_ALIAS = os.environ.get("MOORAGE_SERVICE_IMAGE_ALIAS", f"docker.io/{SERVICE_IMAGE}")
-HERMETIC_POSTGRES = "moorage.local/postgres:15-bookworm"
 EXAMPLE = ROOT / "examples" / "appinstance.yaml"
-# Small requests: many instances share a two-core machine in the tests and the benchmark.
-SMALL = {"requests": {"cpu": "10m", "memory": "96Mi"}, "limits": {"memory": "512Mi"}}
 
 
 def cluster_available() -> bool:
@@ -46,46 +39,6 @@ def write_kubeconfig(path: Path) -> None:
 def install_crd() -> None:
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_PATH))
     kubectl("wait", "--for=condition=Established", "crd/appinstances.apps.moorage.dev", "--timeout=60s")
-
-
-def get_json(*args: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(kubectl("get", *args, "-o", "json"))
-    return loaded
-
-
-def wait_for(
-    what: str,
-    probe: Callable[[], Any],
-    *,
-    timeout: float = 240,
-    every: float = 1.0,
-    describe: Callable[[], str] | None = None,
-) -> Any:
-    """Poll until ``probe`` returns something truthy; fail with a description of the state otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = describe() if describe else ""
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{state}")
-        time.sleep(every)
-
-
-def postgres_image() -> str:
-    """The example's PostgreSQL, or the locally built one on the hermetic path (no registry to pull from)."""
-    explicit = os.environ.get("MOORAGE_POSTGRES_IMAGE")
-    if explicit:
-        return explicit
-    docker = locate_tool("docker")
-    if docker:
-        probe = subprocess.run(
-            [docker, "image", "inspect", HERMETIC_POSTGRES], capture_output=True, check=False, timeout=60
-        )
-        if probe.returncode == 0:
-            return HERMETIC_POSTGRES
-    return "postgres:17-bookworm"
 
 
 def example_documents() -> list[dict[str, Any]]:
@@ -111,20 +64,15 @@ def instance_manifest(namespace: str, name: str, **spec: Any) -> dict[str, Any]:
         "apiVersion": example["apiVersion"],
         "kind": "AppInstance",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {**example["spec"], "replicas": 1, "image": SERVICE_IMAGE, "resources": SMALL, **spec},
+        "spec": {
+            **example["spec"],
+            "replicas": 1,
+            "image": SERVICE_IMAGE,
+            "resources": SERVICE_RESOURCES,
+            **spec,
+        },
     }
     return body
-
-
-def apply(obj: dict[str, Any] | str) -> None:
-    kubectl("apply", "-f", "-", stdin=obj if isinstance(obj, str) else yaml.safe_dump(obj))
-
-
-def condition(instance: dict[str, Any], kind: str) -> dict[str, Any]:
-    for cond in (instance.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return dict(cond)
-    return {}
 
 
 def free_port() -> int:

@@ -19,19 +19,14 @@ import pytest
 from kopf.testing import KopfRunner
 from moorage_operator import names
 
-from tests.kube import kubectl
+from tests.images import SERVICE_IMAGE, SERVICE_IMAGE_ALIAS
+from tests.kube import apply, condition, kubectl, kubectl_json, wait_for
 
 from .cluster import (
-    SERVICE_IMAGE,
-    SERVICE_IMAGE_ALIAS,
-    apply,
-    condition,
-    get_json,
     instance_manifest,
     operator_namespace,
     port_forward,
     start_database,
-    wait_for,
 )
 
 pytestmark = pytest.mark.cluster
@@ -77,7 +72,8 @@ def operator(namespace: str) -> Iterator[Operator]:
 
 
 def instance(namespace: str, name: str) -> dict[str, Any]:
-    return get_json("-n", namespace, "appinstance", name)
+    found: dict[str, Any] = kubectl_json("get", "-n", namespace, "appinstance", name)
+    return found
 
 
 def describe(namespace: str, name: str) -> str:
@@ -106,9 +102,9 @@ def wait_ready(namespace: str, name: str, image: str) -> dict[str, Any]:
 
 
 def owned(namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = get_json("-n", namespace, kind, "-l", f"{names.LABEL_OWNER}={name}")[
-        "items"
-    ]
+    items: list[dict[str, Any]] = kubectl_json(
+        "get", "-n", namespace, kind, "-l", f"{names.LABEL_OWNER}={name}"
+    )["items"]
     return items
 
 
@@ -122,7 +118,7 @@ def server_pods(namespace: str, name: str) -> list[dict[str, Any]]:
 
 
 def ring_secret(namespace: str, name: str) -> dict[str, str]:
-    secret = get_json("-n", namespace, "secret", names.keyring_name(name))
+    secret = kubectl_json("get", "-n", namespace, "secret", names.keyring_name(name))
     return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
 
 
@@ -131,7 +127,7 @@ def kid(key: str) -> str:
 
 
 def events(namespace: str, name: str) -> list[str]:
-    listed = get_json("-n", namespace, "events", "--field-selector", f"involvedObject.name={name}")
+    listed = kubectl_json("get", "-n", namespace, "events", "--field-selector", f"involvedObject.name={name}")
     return [e["reason"] for e in sorted(listed["items"], key=lambda e: e["metadata"]["creationTimestamp"])]
 
 
@@ -214,7 +210,7 @@ def test_failed_migration_degrades_and_old_pods_keep_serving(namespace: str, ope
     message = condition(obj, "Degraded")["message"]
     assert "password" in message.lower() or "authentication" in message.lower(), message
     assert obj["status"]["migratedImage"] == SERVICE_IMAGE
-    deployment = get_json("-n", namespace, "deployment", "beta")
+    deployment = kubectl_json("get", "-n", namespace, "deployment", "beta")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == SERVICE_IMAGE
     time.sleep(10)  # let a wrong rollout show itself, were there one
     assert sorted(p["metadata"]["uid"] for p in server_pods(namespace, "beta")) == pods_before

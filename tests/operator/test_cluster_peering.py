@@ -11,19 +11,14 @@ from pathlib import Path
 import pytest
 from kopf.testing import KopfRunner
 
-from tests.kube import kubectl
+from tests.images import SERVICE_IMAGE, SERVICE_IMAGE_ALIAS
+from tests.kube import apply, condition, kubectl, kubectl_json, wait_for
 
 from .cluster import (
-    SERVICE_IMAGE,
-    SERVICE_IMAGE_ALIAS,
-    apply,
-    condition,
     free_port,
-    get_json,
     instance_manifest,
     operator_namespace,
     start_database,
-    wait_for,
 )
 from .conftest import ROOT
 
@@ -75,7 +70,7 @@ def standby_process(namespace: str, priority: int, log: Path) -> subprocess.Pope
 
 
 def ready_on(namespace: str, image: str) -> bool:
-    obj = get_json("-n", namespace, "appinstance", "peer")
+    obj = kubectl_json("get", "-n", namespace, "appinstance", "peer")
     return (
         condition(obj, "Ready").get("status") == "True"
         and (obj.get("status") or {}).get("currentImage") == image

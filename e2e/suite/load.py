@@ -1,0 +1,107 @@
+"""Steady in-cluster load: a pod running e2e/load/client.py against a base URL; stop() returns its counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from e2e.suite.script_pods import script_pod
+from tests.kube import apply, kubectl, kubectl_json, kubectl_result, wait_for
+
+# Steady request rate of the load client: modest, since the cluster shares two cores with everything
+# else; the claim under test is "no request fails during the disruption", not throughput.
+LOAD_RATE = float(os.environ.get("MOORAGE_E2E_RATE", "10"))
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    failures: int
+    seconds: float
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.requests} requests, {self.failures} failures in {self.seconds:.0f}s"
+
+
+class Load:
+    """A load client pod at a steady rate against ``base`` (scripts_configmap first).
+
+    ``node`` pins the client to a node; ``headers`` go on every request (the Host of an Ingress rule).
+    """
+
+    def __init__(
+        self,
+        namespace: str,
+        base: str,
+        *,
+        rate: float = LOAD_RATE,
+        mix: str = "",
+        name: str = "",
+        node: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.namespace = namespace
+        self.name = name or f"load-{uuid.uuid4().hex[:6]}"
+        args = ["/load/client.py", "--base", base, "--rate", str(rate)]
+        for key, value in (headers or {}).items():
+            args += ["--header", f"{key}={value}"]
+        if mix:
+            args += ["--mix", mix]
+        self.manifest = script_pod(self.name, args, {"app.kubernetes.io/name": "e2e-load"}, node=node)
+        self.token = ""
+
+    def start(self) -> Load:
+        apply(self.manifest, self.namespace)
+
+        def started() -> str | None:
+            log = kubectl_result("-n", self.namespace, "logs", self.name).stdout
+            for line in log.splitlines():
+                if line.startswith("{") and json.loads(line).get("event") == "started":
+                    token: str = json.loads(line)["token"]
+                    return token
+            pod = kubectl_json("-n", self.namespace, "get", "pod", self.name)
+            if pod["status"].get("phase") in ("Failed", "Succeeded"):
+                pytest.fail(f"load client ended during setup:\n{log}")
+            return None
+
+        self.token = wait_for(f"load client {self.name} to start", started, 240)
+        return self
+
+    def progress(self) -> dict[str, Any]:
+        """The latest periodic report: requests and failures so far."""
+        log = kubectl_result("-n", self.namespace, "logs", self.name, "--tail=5").stdout
+        for line in reversed(log.splitlines()):
+            if line.startswith("{") and "requests" in line:
+                report: dict[str, Any] = json.loads(line)
+                return report
+        return {"requests": 0, "failures": 0}
+
+    def stop(self) -> LoadResult:
+        kubectl("-n", self.namespace, "exec", self.name, "--", "python", "-c", "open('/tmp/stop','w')")
+
+        def summary() -> dict[str, Any] | None:
+            pod = kubectl_json("-n", self.namespace, "get", "pod", self.name)
+            if pod["status"].get("phase") not in ("Succeeded", "Failed"):
+                return None
+            log = kubectl("-n", self.namespace, "logs", self.name)
+            for line in log.splitlines():
+                if line.startswith("SUMMARY "):
+                    found: dict[str, Any] = json.loads(line.removeprefix("SUMMARY "))
+                    return found
+            pytest.fail(f"load client {self.name} printed no summary:\n{log}")
+
+        data = wait_for(f"load client {self.name} summary", summary, 90)
+        result = LoadResult(data["requests"], data["failures"], data["seconds"], data)
+        print(
+            f"load {self.name}: {result}; statuses {data['statuses']}; "
+            f"max latency {data['latency_max_ms']} ms"
+        )
+        if data["failures"]:
+            print(f"failure samples: {json.dumps(data['failure_samples'], indent=1)}")
+        return result
