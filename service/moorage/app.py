@@ -25,6 +25,9 @@ from moorage.middleware.compression import CompressionMiddleware
 from moorage.middleware.metrics import MetricsMiddleware
 from moorage.middleware.rate_limit import RateLimitMiddleware
 from moorage.middleware.request_id import RequestIdMiddleware
+from moorage.rate_limit.local import LocalCounter
+from moorage.rate_limit.shared import SharedCounter, create_redis
+from moorage.rate_limit.window import WindowCounter
 from moorage.route_templates import RouteTemplates
 from moorage.telemetry import setup_tracing
 
@@ -46,6 +49,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if app.state.tracing is not None:
             app.state.tracing.shutdown()
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
         await app.state.database.dispose()
         logger.info("moorage stopped; connection pool disposed")
 
@@ -68,6 +73,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.key_ring = KeyRing.from_settings(settings)
     app.state.database = database
     app.state.metrics = metrics = create_metrics(database.engine)
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    app.state.redis = redis = create_redis(redis_url, settings.redis_timeout_seconds) if redis_url else None
 
     include_api(app)
     install_exception_handlers(app)
@@ -81,10 +88,24 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     # add_middleware wraps: the last added runs first. Outermost to innermost:
     # request id -> access log -> metrics -> catch-all 500 -> CORS -> GZip -> rate limit -> routes.
     if settings.rate_limit_enabled:
+        window = settings.rate_limit_window_seconds
+        counter: WindowCounter = (
+            SharedCounter(
+                redis,
+                window,
+                errors=metrics.rate_limit_redis_errors,
+                fallbacks=metrics.rate_limit_fallbacks,
+                shared=metrics.rate_limit_shared,
+            )
+            if redis is not None
+            else LocalCounter(window)
+        )
         app.add_middleware(
             RateLimitMiddleware,
             limit=settings.rate_limit_requests,
-            window_seconds=settings.rate_limit_window_seconds,
+            window_seconds=window,
+            counter=counter,
+            key_ring=app.state.key_ring,
             exempt_prefixes=RATE_LIMIT_EXEMPT,
         )
     app.add_middleware(CompressionMiddleware, minimum_size=1024)

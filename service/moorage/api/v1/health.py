@@ -5,12 +5,13 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from moorage import __version__
 from moorage.api.deps import SettingsDep
 from moorage.errors import envelope
-from moorage.schemas.health import HealthStatus, ServiceInfo
+from moorage.schemas.health import HealthStatus, ReadinessStatus, ServiceInfo
 
 router = APIRouter(prefix="/health", tags=["health"])
 logger = logging.getLogger(__name__)
@@ -30,12 +31,25 @@ async def live() -> Response:
     return Response(content=_LIVE_BODY, media_type="application/json")
 
 
+async def _redis_check(redis: Redis | None, seconds: float) -> dict[str, str]:
+    """Reported, never failing: without Redis the rate limit falls back to per-process counts."""
+    if redis is None:
+        return {}
+    try:
+        async with asyncio.timeout(seconds):
+            await redis.ping()
+    except Exception as error:
+        logger.warning("readiness: redis unavailable", extra={"reason": type(error).__name__})
+        return {"redis": "unavailable"}
+    return {"redis": "ok"}
+
+
 @router.get(
     "/ready",
-    response_model=HealthStatus,
+    response_model=ReadinessStatus,
     responses={503: {"description": "The database did not answer in time."}},
 )
-async def ready(request: Request, settings: SettingsDep) -> HealthStatus | JSONResponse:
+async def ready(request: Request, settings: SettingsDep) -> ReadinessStatus | JSONResponse:
     engine = request.app.state.database.engine
 
     async def ping() -> None:
@@ -50,4 +64,5 @@ async def ready(request: Request, settings: SettingsDep) -> HealthStatus | JSONR
             status_code=503,
             content=envelope("not_ready", "The database is unreachable.", {"check": "database"}),
         )
-    return HealthStatus(status="ok")
+    redis = await _redis_check(request.app.state.redis, settings.readiness_timeout_seconds)
+    return ReadinessStatus(status="ok", checks={"database": "ok", **redis})
