@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -72,3 +73,26 @@ async def test_window_resets() -> None:
     assert second.count == 2 and second.reset_after == 10.0
     now[0] = 10.0
     assert (await counter.hit("ip:1.2.3.4")).count == 1
+
+
+async def test_the_limiter_and_the_auth_dependency_verify_a_token_once(
+    limited_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import moorage.api.deps
+    import moorage.rate_limit.identity
+    from moorage.tokens import verify_token
+
+    async with _client(limited_app, "198.51.100.97") as setup:
+        headers = await auth_headers(setup, "limit-once@example.com")
+    calls: list[str] = []
+    original = verify_token
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append("verify")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(moorage.rate_limit.identity, "verify_token", counted)
+    monkeypatch.setattr(moorage.api.deps, "verify_token", counted)
+    async with _client(limited_app, "198.51.100.96") as client:
+        assert (await client.get("/api/v1/items", headers=headers)).status_code == 200
+    assert calls == ["verify"]

@@ -8,6 +8,8 @@ from moorage.middleware.asgi import Scope, header
 from moorage.tokens import TokenType, verify_token
 
 _BEARER = b"bearer "
+# The limiter's verified (token, principal), reused by the auth dependency: one verification a request.
+VERIFIED_PRINCIPAL = "moorage.verified_principal"
 
 
 def rate_limit_key(scope: Scope, ring: KeyRing) -> str:
@@ -25,6 +27,7 @@ def rate_limit_key(scope: Scope, ring: KeyRing) -> str:
         except UnauthorizedError:
             pass
         else:
+            scope.setdefault("state", {})[VERIFIED_PRINCIPAL] = (token, principal)
             return f"user:{principal.user_id}"
     client = scope.get("client")
     return f"ip:{client[0]}" if client else "ip:unknown"
