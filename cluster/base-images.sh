@@ -3,13 +3,15 @@
 #   moorage.local/debian:bookworm          debootstrap minbase + docker import
 #   moorage.local/python:3.11-bookworm     Debian's python3.11 (our Dockerfile's BASE_IMAGE)
 #   moorage.local/postgres:15-bookworm     Debian's postgresql (dev database)
+#   moorage.local/redis:7-bookworm         Debian's redis-server (the chart's redis.enabled)
 # Each image carries a label with the hash of its recipe; a matching image is reused.
-#   cluster/base-images.sh [debian|python|postgres|all]
+#   cluster/base-images.sh [debian|python|postgres|redis|all]
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEBIAN_IMAGE="$LOCAL_PREFIX/debian:$DEBIAN_SUITE"
 PYTHON_IMAGE="$LOCAL_PREFIX/python:$PYTHON_BASE_TAG"
 POSTGRES_IMAGE="$LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE"
+REDIS_IMAGE="$LOCAL_PREFIX/redis:7-$DEBIAN_SUITE"
 KEY_LABEL=moorage.recipe
 DEBIAN_RECIPE_REV=3
 
@@ -78,9 +80,11 @@ case $what in
   debian) ;;
   python) build_from_recipe "$PYTHON_IMAGE" "$CLUSTER_DIR/images/python" flatten ;;
   postgres) build_from_recipe "$POSTGRES_IMAGE" "$CLUSTER_DIR/images/postgres" ;;
+  redis) build_from_recipe "$REDIS_IMAGE" "$CLUSTER_DIR/images/redis" ;;
   all)
     build_from_recipe "$PYTHON_IMAGE" "$CLUSTER_DIR/images/python" flatten
     build_from_recipe "$POSTGRES_IMAGE" "$CLUSTER_DIR/images/postgres"
+    build_from_recipe "$REDIS_IMAGE" "$CLUSTER_DIR/images/redis"
     ;;
   *) die "unknown base image: $what" ;;
 esac

@@ -15,6 +15,7 @@ KEY=$(recipe_hash "$CLUSTER_DIR/versions.env" "$0" "$CLUSTER_DIR/k8s-build.sh" "
 NODE_IMAGE="$LOCAL_PREFIX/kind-node:$K8S_VERSION-$KEY"
 DEBIAN_IMAGE="$LOCAL_PREFIX/debian:$DEBIAN_SUITE"
 POSTGRES_IMAGE="$LOCAL_PREFIX/postgres:15-$DEBIAN_SUITE"
+REDIS_IMAGE="$LOCAL_PREFIX/redis:7-$DEBIAN_SUITE"
 COMP="$MOORAGE_CACHE/components"
 K8S_BIN="$MOORAGE_CACHE/k8s/$K8S_VERSION/bin"
 
@@ -108,9 +109,10 @@ mkdir -p "$work/c-pause" && cp "$(comp_bin pause)" "$work/c-pause/"
 docker_build -q -f "$CLUSTER_DIR/node/pause.Dockerfile" -t "$pause_image" "$work/c-pause" >/dev/null
 node_ref[$pause_image]="$(want_ref pause) registry.k8s.io/pause:3.10"
 # the local-path helper pod runs sh/mkdir/rm from our Debian base; the dev
-# database image is stable, so it is preloaded too (saves a kind load per cluster)
+# database and Redis images are stable, so they are preloaded too (saves a kind load per cluster)
 node_ref[$DEBIAN_IMAGE]=$DEBIAN_IMAGE
 node_ref[$POSTGRES_IMAGE]=$POSTGRES_IMAGE
+node_ref[$REDIS_IMAGE]=$REDIS_IMAGE
 
 step "4/5 node base (systemd, containerd, kubelet)"
 cp -r "$CLUSTER_DIR/node/Dockerfile" "$CLUSTER_DIR/node/files" "$work/ctx/"

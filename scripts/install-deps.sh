@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the service, its tests and benchmarks need on a fresh Debian machine, then
-# syncs the Python environment from uv.lock. Idempotent: a second run only checks.
+# Installs what the service, its tests and benchmarks need on a fresh Debian machine (the suite
+# starts its own PostgreSQL and Redis servers from these packages), then syncs the Python
+# environment from uv.lock. Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 UV_VERSION=0.13.9
 # lua5.1: the operator tests run the Argo CD health check under the Lua dialect Argo CD embeds.
-DEBIAN_PACKAGES=(postgresql wrk curl ca-certificates git make lua5.1)
+# redis-server: the shared rate-limit tests run a real Redis.
+DEBIAN_PACKAGES=(postgresql redis-server wrk curl ca-certificates git make lua5.1)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
@@ -24,6 +26,7 @@ if ((${#missing[@]})); then
   if command -v pg_lsclusters >/dev/null && [[ -n "$(pg_lsclusters -h 2>/dev/null)" ]]; then
     systemctl disable --now postgresql >/dev/null 2>&1 || true
   fi
+  systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
 
 if ! command -v uv >/dev/null || [[ "$(uv --version | awk '{print $2}')" != "$UV_VERSION" ]]; then

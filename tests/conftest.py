@@ -7,12 +7,24 @@ import pytest
 from moorage import migrate
 
 from tests.postgres import PostgresServer
+from tests.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer()
     server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A fresh Redis per test: the tests stop and restart it."""
+    server = RedisServer()
     server.start()
     try:
         yield server

@@ -28,6 +28,9 @@ from moorage.middleware.rate_limit import RateLimitMiddleware
 from moorage.middleware.request_id import RequestIdMiddleware
 from moorage.openapi import install_openapi
 from moorage.paths import DOCS_PATH, METRICS_PATH, OPENAPI_PATH, OPERATIONAL_PATHS
+from moorage.rate_limit.local import LocalCounter
+from moorage.rate_limit.shared import SharedCounter, create_redis
+from moorage.rate_limit.window import WindowCounter
 from moorage.resources import Resources, resources_of
 from moorage.route_templates import RouteTemplates
 from moorage.telemetry import setup_tracing, tracing_requested
@@ -52,6 +55,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if resources.tracing is not None:
             resources.tracing.shutdown()
+        if resources.redis is not None:
+            await resources.redis.aclose()
         await resources.database.dispose()
         logger.info("moorage stopped; connection pool disposed")
 
@@ -71,7 +76,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     )
     database = create_database(settings)
     key_ring = KeyRing.from_settings(settings)
-    resources = Resources(settings, key_ring, TokenVerifier(key_ring), database)
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    redis = create_redis(redis_url, settings.redis_timeout_seconds) if redis_url else None
+    resources = Resources(settings, key_ring, TokenVerifier(key_ring), database, redis=redis)
     app.state.resources = resources
     metrics = create_metrics(database.engine)
 
@@ -94,10 +101,24 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     # add_middleware wraps: the last added runs first. Outermost to innermost:
     # request id -> access log -> metrics -> catch-all 500 -> CORS -> GZip -> rate limit -> routes.
     if settings.rate_limit_enabled:
+        window = settings.rate_limit_window_seconds
+        counter: WindowCounter = (
+            SharedCounter(
+                redis,
+                window,
+                errors=metrics.rate_limit_redis_errors,
+                fallbacks=metrics.rate_limit_fallbacks,
+                shared=metrics.rate_limit_shared,
+            )
+            if redis is not None
+            else LocalCounter(window)
+        )
         app.add_middleware(
             RateLimitMiddleware,
             limit=settings.rate_limit_requests,
-            window_seconds=settings.rate_limit_window_seconds,
+            window_seconds=window,
+            counter=counter,
+            tokens=resources.tokens,
             exempt_prefixes=tuple(sorted(OPERATIONAL_PATHS)),
         )
     app.add_middleware(CompressionMiddleware, minimum_size=1024)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -15,6 +17,7 @@ from moorage.paths import OPERATIONAL_PATHS
 
 MIN_SECRET_KEY_LENGTH = 32
 _ACCEPTED_DB_SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg"}
+_ACCEPTED_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Environment(StrEnum):
@@ -73,7 +76,8 @@ class Settings(DatabaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     graceful_timeout_seconds: int = Field(default=20, ge=0, le=600)
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's proxy headers).
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1"])
 
     # Sized for one worker's concurrency: overflow connections are closed when returned, so a
     # pool that is too small reconnects (a backend fork and a SCRAM exchange) under steady load.
@@ -94,6 +98,8 @@ class Settings(DatabaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_requests: int = Field(default=100, ge=1)
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    redis_url: SecretStr | None = None
+    redis_timeout_seconds: float = Field(default=0.25, gt=0, le=10)
 
     metrics_enabled: bool = True
     access_log_skip_paths: Annotated[list[str], NoDecode] = Field(
@@ -109,16 +115,42 @@ class Settings(DatabaseSettings):
             raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters")
         return value
 
-    @field_validator("secret_key_previous", mode="before")
+    @field_validator("secret_key_previous", "redis_url", mode="before")
     @classmethod
-    def _empty_previous_is_none(cls, value: object) -> object:
+    def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("cors_origins", "access_log_skip_paths", mode="before")
+    @field_validator("cors_origins", "access_log_skip_paths", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: list[str]) -> list[str]:
+        if value == ["*"]:
+            return value
+        normalised = []
+        for entry in value:
+            try:
+                # uvicorn silently ignores a network with host bits set: normalise 10.1.2.3/16 here.
+                parsed: object = (
+                    ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry)
+                )
+            except ValueError:
+                raise ValueError(
+                    f"must list IP addresses or CIDRs separated by commas (or be '*'), not '{entry}'"
+                ) from None
+            normalised.append(str(parsed))
+        return normalised
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(_ACCEPTED_REDIS_SCHEMES):
+            raise ValueError("must be a URL like redis://[:password@]host:6379/0 (or rediss://, unix://)")
         return value
 
     @model_validator(mode="after")
@@ -131,6 +163,10 @@ class Settings(DatabaseSettings):
         secrets = [*super().secret_values(), self.secret_key.get_secret_value()]
         if self.secret_key_previous is not None:
             secrets.append(self.secret_key_previous.get_secret_value())
+        if self.redis_url is not None:
+            password = urlsplit(self.redis_url.get_secret_value()).password
+            if password:
+                secrets.append(password)
         return secrets
 
 

@@ -40,6 +40,9 @@ class Metrics:
     requests: Counter
     latency: Histogram
     in_progress: Gauge
+    rate_limit_redis_errors: Counter
+    rate_limit_fallbacks: Counter
+    rate_limit_shared: Gauge
     # Labelled children cached: labels() takes a lock and validates on every call.
     _counters: dict[tuple[str, str, int], Counter] = field(default_factory=dict)
     _histograms: dict[tuple[str, str], Histogram] = field(default_factory=dict)
@@ -77,6 +80,21 @@ def create_metrics(engine: AsyncEngine) -> Metrics:
             registry=registry,
         ),
         in_progress=Gauge("http_requests_in_progress", "HTTP requests being served.", registry=registry),
+        rate_limit_redis_errors=Counter(
+            "moorage_rate_limit_redis_errors",
+            "Rate limit calls to Redis that failed (REDIS_URL set, Redis unreachable or erroring).",
+            registry=registry,
+        ),
+        rate_limit_fallbacks=Counter(
+            "moorage_rate_limit_fallback",
+            "Requests counted by this process alone because Redis was unreachable.",
+            registry=registry,
+        ),
+        rate_limit_shared=Gauge(
+            "moorage_rate_limit_shared",
+            "1 while the rate limit is counted in Redis; 0 without REDIS_URL or while Redis is unreachable.",
+            registry=registry,
+        ),
     )
     registry.register(PoolCollector(engine))
     return metrics

@@ -14,6 +14,7 @@ from moorage.tokens import TokenVerifier
 
 if TYPE_CHECKING:  # tracing is imported only when it is switched on
     from fastapi import FastAPI
+    from redis.asyncio import Redis
 
     from moorage.telemetry import Tracing
 
@@ -25,6 +26,7 @@ class Resources:
     tokens: TokenVerifier
     database: Database
     tracing: Tracing | None = None
+    redis: Redis | None = None
 
 
 def resources_of(app: FastAPI) -> Resources:

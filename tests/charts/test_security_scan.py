@@ -25,6 +25,7 @@ SCANNED = [
     (APP_CHART, APP_CHART / "ci" / "gateway-values.yaml"),
     (APP_CHART, APP_CHART / "ci" / "kind-values.yaml"),
     (APP_CHART, APP_CHART / "ci" / "kind-hermetic-values.yaml"),
+    (APP_CHART, APP_CHART / "ci" / "shared-rate-limit-values.yaml"),
     (OPERATOR_CHART, None),
     (OPERATOR_CHART, OPERATOR_CHART / "ci" / "namespaced-values.yaml"),
 ]

@@ -58,6 +58,14 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Monke
         ({"RATE_LIMIT_REQUESTS": "many"}, "RATE_LIMIT_REQUESTS Input should be a valid integer"),
         ({"SECRET_KEY_PREVIOUS": "short"}, "SECRET_KEY_PREVIOUS must be at least 32 characters"),
         (
+            {"FORWARDED_ALLOW_IPS": "10.0.0.0/8,ingress-pod"},
+            "FORWARDED_ALLOW_IPS must list IP addresses or CIDRs separated by commas (or be '*'), "
+            "not 'ingress-pod'",
+        ),
+        ({"FORWARDED_ALLOW_IPS": "10.0.0.0/33"}, "not '10.0.0.0/33'"),
+        ({"REDIS_URL": "http://cache:6379"}, "REDIS_URL must be a URL like redis://"),
+        ({"REDIS_TIMEOUT_SECONDS": "0"}, "REDIS_TIMEOUT_SECONDS Input should be greater than 0"),
+        (
             {"ACCESS_TOKEN_TTL_SECONDS": "3600", "REFRESH_TOKEN_TTL_SECONDS": "600"},
             "REFRESH_TOKEN_TTL_SECONDS must be at least ACCESS_TOKEN_TTL_SECONDS",
         ),
@@ -94,3 +102,24 @@ def test_env_example_documents_every_setting() -> None:
     for name in expected:
         block = example.split(f"{name}=")[0].rstrip().splitlines()
         assert block and block[-1].lstrip().startswith("#"), f"{name} has no comment above it"
+
+
+def _settings(environment: pytest.MonkeyPatch, **env: str) -> Settings:
+    for name, value in {**GOOD, **env}.items():
+        environment.setenv(name, value)
+    return Settings(_env_file=None)
+
+
+def test_trusted_proxies_are_normalised_for_uvicorn(environment: pytest.MonkeyPatch) -> None:
+    # uvicorn would silently treat "10.244.3.7/16" (host bits set) as a name that never matches.
+    settings = _settings(environment, FORWARDED_ALLOW_IPS=" 10.244.3.7/16, 127.0.0.1 ,::1,fd00::/8")
+    assert settings.forwarded_allow_ips == ["10.244.0.0/16", "127.0.0.1", "::1", "fd00::/8"]
+    assert _settings(environment, FORWARDED_ALLOW_IPS="*").forwarded_allow_ips == ["*"]
+    environment.delenv("FORWARDED_ALLOW_IPS")
+    assert _settings(environment).forwarded_allow_ips == ["127.0.0.1"]
+
+
+def test_redis_password_is_redacted_like_the_other_secrets(environment: pytest.MonkeyPatch) -> None:
+    settings = _settings(environment, REDIS_URL="redis://:hunter2-redis@cache:6379/0")
+    assert "hunter2-redis" in settings.secret_values()
+    assert _settings(environment, REDIS_URL="").redis_url is None

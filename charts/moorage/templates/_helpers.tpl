@@ -161,6 +161,7 @@ LOG_FORMAT: {{ $c.logFormat | quote }}
 PORT: {{ .Values.containerPort | quote }}
 WORKERS: {{ $c.workers | quote }}
 CORS_ORIGINS: {{ $c.corsOrigins | quote }}
+FORWARDED_ALLOW_IPS: {{ include "moorage.forwardedAllowIps" . | quote }}
 RATE_LIMIT_ENABLED: {{ $c.rateLimit.enabled | quote }}
 RATE_LIMIT_REQUESTS: {{ $c.rateLimit.requests | quote }}
 RATE_LIMIT_WINDOW_SECONDS: {{ $c.rateLimit.windowSeconds | quote }}

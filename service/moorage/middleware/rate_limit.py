@@ -1,16 +1,19 @@
 """A per-client fixed-window request limit, answered with 429 and Retry-After.
 
-Counts live in this process: with several workers or replicas each enforces its own share.
+The client is the authenticated user or the address (`moorage.rate_limit.identity`); the counts
+live in this process or, with REDIS_URL, in Redis (`moorage.rate_limit.local` / `.shared`).
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from moorage.errors import envelope
 from moorage.middleware.asgi import ASGIApp, Receive, Scope, Send, send_json
+from moorage.rate_limit.identity import rate_limit_key
+from moorage.rate_limit.window import WindowCounter
+from moorage.tokens import TokenVerifier
 
 
 class RateLimitMiddleware:
@@ -20,32 +23,24 @@ class RateLimitMiddleware:
         *,
         limit: int,
         window_seconds: int,
+        counter: WindowCounter,
+        tokens: TokenVerifier,
         exempt_prefixes: Iterable[str] = (),
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
         self.limit = limit
         self.window = window_seconds
+        self.counter = counter
+        self.tokens = tokens
         self.exempt_prefixes = tuple(exempt_prefixes)
-        self.clock = clock
-        self._window_index = -1
-        self._counts: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes):
             await self.app(scope, receive, send)
             return
-        now = self.clock()
-        index = int(now // self.window)
-        if index != self._window_index:
-            self._window_index = index
-            self._counts = {}
-        client = scope.get("client")
-        key = client[0] if client else "unknown"
-        count = self._counts.get(key, 0) + 1
-        self._counts[key] = count
-        if count > self.limit:
-            retry_after = max(1, math.ceil((index + 1) * self.window - now))
+        hit = await self.counter.hit(rate_limit_key(scope, self.tokens))
+        if hit.count > self.limit:
+            retry_after = max(1, math.ceil(hit.reset_after))
             await send_json(
                 send,
                 429,

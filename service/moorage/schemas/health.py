@@ -7,6 +7,10 @@ class HealthStatus(BaseModel):
     status: str
 
 
+class ReadinessStatus(HealthStatus):
+    checks: dict[str, str]  # "database": "ok"; with REDIS_URL "redis": "ok" or "unavailable"
+
+
 class ServiceInfo(BaseModel):
     status: str
     version: str

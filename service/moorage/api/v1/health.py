@@ -5,6 +5,7 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from moorage import __version__
@@ -12,7 +13,7 @@ from moorage.api.deps import SettingsDep
 from moorage.api.responses import NO_DATABASE_ROUTE, NOT_READY, error_response
 from moorage.errors import envelope
 from moorage.resources import request_resources
-from moorage.schemas.health import HealthStatus, ServiceInfo
+from moorage.schemas.health import HealthStatus, ReadinessStatus, ServiceInfo
 
 router = APIRouter(prefix="/health", tags=["health"], responses=NO_DATABASE_ROUTE)
 logger = logging.getLogger(__name__)
@@ -32,14 +33,28 @@ async def live() -> Response:
     return Response(content=_LIVE_BODY, media_type="application/json")
 
 
+async def _redis_check(redis: Redis | None, seconds: float) -> dict[str, str]:
+    """Reported, never failing: without Redis the rate limit falls back to per-process counts."""
+    if redis is None:
+        return {}
+    try:
+        async with asyncio.timeout(seconds):
+            await redis.ping()
+    except Exception as error:
+        logger.warning("readiness: redis unavailable", extra={"reason": type(error).__name__})
+        return {"redis": "unavailable"}
+    return {"redis": "ok"}
+
+
 @router.get(
     "/ready",
-    response_model=HealthStatus,
+    response_model=ReadinessStatus,
     operation_id="health-ready",
     responses={503: error_response(NOT_READY)},
 )
-async def ready(request: Request, settings: SettingsDep) -> HealthStatus | JSONResponse:
-    database = request_resources(request).database
+async def ready(request: Request, settings: SettingsDep) -> ReadinessStatus | JSONResponse:
+    resources = request_resources(request)
+    database = resources.database
 
     async def ping() -> None:
         async with database.read() as connection:
@@ -53,4 +68,5 @@ async def ready(request: Request, settings: SettingsDep) -> HealthStatus | JSONR
             status_code=503,
             content=envelope("not_ready", "The database is unreachable.", {"check": "database"}),
         )
-    return HealthStatus(status="ok")
+    redis = await _redis_check(resources.redis, settings.readiness_timeout_seconds)
+    return ReadinessStatus(status="ok", checks={"database": "ok", **redis})

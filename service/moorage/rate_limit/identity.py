@@ -1,0 +1,32 @@
+"""Whom a request is counted against: its authenticated user, else its client address."""
+
+from __future__ import annotations
+
+from moorage.errors import UnauthorizedError
+from moorage.middleware.asgi import Scope, header
+from moorage.tokens import TokenType, TokenVerifier
+
+_BEARER = b"bearer "
+# The limiter's verified (token, principal), reused by the auth dependency: one verification a request.
+VERIFIED_PRINCIPAL = "moorage.verified_principal"
+
+
+def rate_limit_key(scope: Scope, tokens: TokenVerifier) -> str:
+    """`user:<id>` for a valid access token; otherwise `ip:<address>`.
+
+    An invalid, expired or foreign token counts against the address, so inventing tokens
+    cannot buy a fresh bucket. The address is the real client's when the peer is a trusted
+    proxy (FORWARDED_ALLOW_IPS): uvicorn rewrites `scope["client"]` before the app runs.
+    """
+    authorization = header(scope, b"authorization")
+    if authorization is not None and authorization[:7].lower() == _BEARER:
+        token = authorization[7:].strip().decode("latin-1")
+        try:
+            principal = tokens.verify(token, expected_type=TokenType.access)
+        except UnauthorizedError:
+            pass
+        else:
+            scope.setdefault("state", {})[VERIFIED_PRINCIPAL] = (token, principal)
+            return f"user:{principal.user_id}"
+    client = scope.get("client")
+    return f"ip:{client[0]}" if client else "ip:unknown"
