@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 
 def _default(name: str) -> int:
-    value: int = Settings.model_fields[name].default
-    return value
+    """moorage's value for a pool setting: its environment variable, else its default."""
+    default: int = Settings.model_fields[name].default
+    return int(os.environ.get(name.upper(), default))
 
 
 def _engine() -> AsyncEngine:

@@ -79,10 +79,11 @@ class Settings(DatabaseSettings):
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's proxy headers).
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1"])
 
-    # Sized for one worker's concurrency: overflow connections are closed when returned, so a
-    # pool that is too small reconnects (a backend fork and a SCRAM exchange) under steady load.
+    # A fixed pool sized for one worker's concurrency (one-statement reads hold a connection for
+    # one round trip). Overflow connections are closed when returned: under saturation they
+    # churn (a backend fork and a SCRAM exchange each), so none by default.
     db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
