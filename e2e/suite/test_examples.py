@@ -12,26 +12,26 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.conftest import REPO_ROOT, SERVICE_IMAGE, Kubectl, wait_for
-from e2e.suite.conftest import create_namespace, delete_namespace
-from e2e.suite.kube import OPERATOR_CHART, OPERATOR_IMAGE, helm, split_image
+from e2e.suite.conftest import module_namespace
+from tests.charts.helm import OPERATOR_CHART, ROOT, helm_on_cluster
+from tests.images import OPERATOR_IMAGE, SERVICE_IMAGE, split_image
+from tests.kube import delete_namespace, kubectl, kubectl_json, kubectl_result, wait_for
 
 pytestmark = pytest.mark.cluster
 
-EXAMPLE = REPO_ROOT / "examples" / "appinstance.yaml"
+EXAMPLE = ROOT / "examples" / "appinstance.yaml"
 
 
 @pytest.fixture(scope="module")
-def restricted(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[str]:
+def restricted(request: pytest.FixtureRequest) -> Iterator[str]:
     """A restricted namespace watched by an operator running in a namespace of its own."""
-    namespace = create_namespace(kubectl, request, "example")
+    namespace = module_namespace(request, "example")
     for mode in ("enforce", "warn"):
-        kubectl.run("label", "namespace", namespace, f"pod-security.kubernetes.io/{mode}=restricted")
-    operator_ns = create_namespace(kubectl, request, "example-op")
+        kubectl("label", "namespace", namespace, f"pod-security.kubernetes.io/{mode}=restricted")
+    operator_ns = module_namespace(request, "example-op")
     release = f"moorage-operator-{operator_ns.rsplit('-', 1)[-1]}"
     repository, tag = split_image(OPERATOR_IMAGE)
-    helm(
-        kubectl,
+    helm_on_cluster(
         "upgrade",
         "--install",
         release,
@@ -51,27 +51,25 @@ def restricted(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[str
         "5m",
     )
     yield namespace
-    kubectl.run(
-        "-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", check=False, timeout=150
-    )
-    helm(kubectl, "uninstall", release, "-n", operator_ns, "--wait", check=False)
-    delete_namespace(kubectl, namespace)
-    delete_namespace(kubectl, operator_ns)
+    kubectl_result("-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", timeout=150)
+    helm_on_cluster("uninstall", release, "-n", operator_ns, "--wait", check=False)
+    delete_namespace(namespace)
+    delete_namespace(operator_ns)
 
 
-def test_example_appinstance_is_ready_in_a_restricted_namespace(kubectl: Kubectl, restricted: str) -> None:
+def test_example_appinstance_is_ready_in_a_restricted_namespace(restricted: str) -> None:
     docs = [d for d in yaml.safe_load_all(EXAMPLE.read_text()) if d]
     instance = next(d for d in docs if d["kind"] == "AppInstance")
     assert instance["spec"]["image"] == SERVICE_IMAGE, "the example names the image make up loads"
 
-    applied = kubectl.run("-n", restricted, "apply", "-f", str(EXAMPLE))
-    assert "PodSecurity" not in applied.stderr, applied.stderr
-    kubectl.run("-n", restricted, "rollout", "status", "deploy/example-db", "--timeout=240s", timeout=260)
+    applied = kubectl_result("-n", restricted, "apply", "-f", str(EXAMPLE))
+    assert applied.returncode == 0 and "PodSecurity" not in applied.stderr, applied.stderr
+    kubectl("-n", restricted, "rollout", "status", "deploy/example-db", "--timeout=240s", timeout=260)
 
     name = instance["metadata"]["name"]
 
     def ready() -> dict[str, Any] | None:
-        obj: dict[str, Any] = kubectl.json("-n", restricted, "get", "appinstance", name)
+        obj: dict[str, Any] = kubectl_json("-n", restricted, "get", "appinstance", name)
         conditions = {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
         if conditions.get("Ready", {}).get("status") == "True":
             return obj
@@ -80,11 +78,11 @@ def test_example_appinstance_is_ready_in_a_restricted_namespace(kubectl: Kubectl
     try:
         obj = wait_for(f"AppInstance {name} Ready", ready, 360, 3)
     except AssertionError:
-        print(kubectl.run("-n", restricted, "get", "appinstance", name, "-o", "yaml", check=False).stdout)
+        print(kubectl_result("-n", restricted, "get", "appinstance", name, "-o", "yaml").stdout)
         raise
     print(f"example Ready: {obj['status'].get('conditions')}")
     # Every pod in the namespace was admitted under "restricted" and runs.
-    pods = kubectl.json("-n", restricted, "get", "pods")["items"]
+    pods = kubectl_json("-n", restricted, "get", "pods")["items"]
     running = [p["metadata"]["name"] for p in pods if p["status"].get("phase") == "Running"]
     assert any(n.startswith("example-db") for n in running), running
     assert any(n.startswith(f"{name}-") and "migrat" not in n for n in running), running

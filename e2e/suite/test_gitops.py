@@ -24,19 +24,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from e2e.conftest import SERVICE_IMAGE, Kubectl, wait_for
-from e2e.suite.conftest import Figures, create_namespace, delete_namespace
-from e2e.suite.kube import (
-    APP_CHART,
-    Api,
-    Load,
-    app_values_files,
-    helm,
-    split_image,
-    start_toolbox,
-    values_file,
-)
+from e2e.suite.api import Api
+from e2e.suite.conftest import Figures, module_namespace
+from e2e.suite.load import Load
+from e2e.suite.script_pods import start_toolbox
 from tests.charts import argo
+from tests.charts.helm import APP_CHART, helm, helm_on_cluster, kind_values_files, values_file
+from tests.images import SERVICE_IMAGE, split_image
+from tests.kube import apply, delete_namespace, kubectl, kubectl_json, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -48,7 +43,6 @@ SERVER = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=serv
 
 @dataclass
 class GitOps:
-    kube: Kubectl
     namespace: str
     files: list[Path]
     api: Api
@@ -59,11 +53,11 @@ class GitOps:
         args = [f for path in self.files for f in ("-f", str(path))]
         for key, value in set_values.items():
             args += ["--set", f"{key}={value}"]
-        out = helm(self.kube, "template", RELEASE, str(APP_CHART), "-n", self.namespace, *args).stdout
+        out = helm("template", RELEASE, str(APP_CHART), "-n", self.namespace, *args).stdout
         return [d for d in yaml.safe_load_all(out) if d]
 
     def run(self, *args: str, stdin: str | None = None, timeout: float = 300) -> str:
-        return self.kube.run("-n", self.namespace, *args, input_text=stdin, timeout=timeout).stdout
+        return kubectl("-n", self.namespace, *args, stdin=stdin, timeout=timeout)
 
     def sync(self, manifests: list[argo.Manifest]) -> list[str]:
         """One Argo-CD-style sync; returns the steps it took, as "phase/wave: kind/name ..." lines."""
@@ -103,7 +97,7 @@ class GitOps:
         elif kind == "Job":
 
             def finished() -> bool:
-                status = self.kube.json("-n", self.namespace, "get", "job", name).get("status") or {}
+                status = kubectl_json("-n", self.namespace, "get", "job", name).get("status") or {}
                 conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
                 if conditions.get("Failed") == "True":
                     raise pytest.fail.Exception(
@@ -117,11 +111,11 @@ class GitOps:
             self.sync_logs.append(log)
 
     def secret(self, name: str) -> dict[str, str]:
-        data = self.kube.json("-n", self.namespace, "get", "secret", name)["data"]
+        data = kubectl_json("-n", self.namespace, "get", "secret", name)["data"]
         return {k: base64.b64decode(v).decode() for k, v in data.items()}
 
     def server_pods(self) -> set[str]:
-        pods = self.kube.json("-n", self.namespace, "get", "pods", "-l", SERVER)["items"]
+        pods = kubectl_json("-n", self.namespace, "get", "pods", "-l", SERVER)["items"]
         return {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
 
     def adopt_for_helm(self, manifests: list[argo.Manifest]) -> None:
@@ -141,8 +135,7 @@ class GitOps:
         args = [f for path in self.files for f in ("-f", str(path))]
         for key, value in set_values.items():
             args += ["--set", f"{key}={value}"]
-        helm(
-            self.kube,
+        helm_on_cluster(
             "upgrade",
             "--install",
             RELEASE,
@@ -158,21 +151,19 @@ class GitOps:
 
 
 @pytest.fixture(scope="module")
-def gitops(
-    kubectl: Kubectl, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[GitOps]:
-    namespace = create_namespace(kubectl, request, "gitops")
-    start_toolbox(kubectl, namespace)
+def gitops(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitOps]:
+    namespace = module_namespace(request, "gitops")
+    start_toolbox(namespace)
     repository, tag = split_image(SERVICE_IMAGE)
     values = {
         "image": {"repository": repository, "tag": tag},
         "replicaCount": 2,
         "config": {"rateLimit": {"enabled": False}},  # all load comes from one pod
     }
-    files = [*app_values_files(), values_file(tmp_path_factory.mktemp("gitops"), "gitops", values)]
-    yield GitOps(kubectl, namespace, files, Api(kubectl, namespace, f"http://{FULLNAME}.{namespace}.svc"))
-    helm(kubectl, "uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
-    delete_namespace(kubectl, namespace)
+    files = [*kind_values_files(), values_file(tmp_path_factory.mktemp("gitops"), "gitops", values)]
+    yield GitOps(namespace, files, Api(namespace, f"http://{FULLNAME}.{namespace}.svc"))
+    helm_on_cluster("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
+    delete_namespace(namespace)
 
 
 def test_argo_cd_syncs_then_helm_keep_secrets_tokens_and_data(gitops: GitOps, figures: Figures) -> None:
@@ -187,7 +178,7 @@ def test_argo_cd_syncs_then_helm_keep_secrets_tokens_and_data(gitops: GitOps, fi
     item = api.request("POST", "/api/v1/items", {"title": "before the re-syncs"}, token=token)
     assert item.status == 201, item
 
-    load = Load(gitops.kube, gitops.namespace, api.base, mix="live,me,items-list,items-create").start()
+    load = Load(gitops.namespace, api.base, mix="live,me,items-list,items-create").start()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 30, 90, 2)
     hook_secret_uids = []
     for resync in (1, 2, 3):
@@ -196,7 +187,7 @@ def test_argo_cd_syncs_then_helm_keep_secrets_tokens_and_data(gitops: GitOps, fi
         extra = {"podAnnotations.gitops/resync": str(resync)} if resync == 2 else {}
         gitops.sync(gitops.render(**extra))
         hook_secret_uids.append(
-            gitops.kube.json("-n", gitops.namespace, "get", "secret", FULLNAME)["metadata"]["uid"]
+            kubectl_json("-n", gitops.namespace, "get", "secret", FULLNAME)["metadata"]["uid"]
         )
         assert gitops.secret(GENERATED) == generated, f"re-sync {resync} changed the generated Secret"
         assert any("nothing to do" in log for log in gitops.sync_logs), gitops.sync_logs
@@ -212,7 +203,7 @@ def test_argo_cd_syncs_then_helm_keep_secrets_tokens_and_data(gitops: GitOps, fi
         "each re-sync re-created the hook Secret (the step that used to regenerate)"
     )
 
-    load = Load(gitops.kube, gitops.namespace, api.base, mix="live,me,items-list,items-create").start()
+    load = Load(gitops.namespace, api.base, mix="live,me,items-list,items-create").start()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 30, 90, 2)
     gitops.adopt_for_helm(gitops.render())
     gitops.helm_upgrade()  # install over the adopted objects
@@ -232,9 +223,7 @@ def test_argo_cd_syncs_then_helm_keep_secrets_tokens_and_data(gitops: GitOps, fi
     assert helm_result.failures == 0, helm_result.summary
 
     # No generated value in any log: hook Jobs and every pod of the release.
-    pods = gitops.kube.json(
-        "-n", gitops.namespace, "get", "pods", "-l", f"app.kubernetes.io/instance={RELEASE}"
-    )
+    pods = kubectl_json("-n", gitops.namespace, "get", "pods", "-l", f"app.kubernetes.io/instance={RELEASE}")
     logs = list(gitops.logs)
     for pod in pods["items"]:
         logs.append(gitops.run("logs", pod["metadata"]["name"], "--all-containers"))
@@ -242,10 +231,10 @@ def test_argo_cd_syncs_then_helm_keep_secrets_tokens_and_data(gitops: GitOps, fi
         assert not [log for log in logs if value in log], f"{key} appears in a log"
 
 
-def test_values_of_the_lookup_era_chart_are_kept(kubectl: Kubectl, request: pytest.FixtureRequest) -> None:
+def test_values_of_the_lookup_era_chart_are_kept(request: pytest.FixtureRequest) -> None:
     """Chart versions before the generator kept generated values (via lookup) in the hook Secrets
     <release>-moorage (SECRET_KEY) and <release>-moorage-postgresql (password): an upgrade keeps them."""
-    namespace = create_namespace(kubectl, request, "gitops-old")
+    namespace = module_namespace(request, "gitops-old")
     old_key, old_password = uuid.uuid4().hex * 2, uuid.uuid4().hex
     legacy = [
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data}
@@ -254,13 +243,12 @@ def test_values_of_the_lookup_era_chart_are_kept(kubectl: Kubectl, request: pyte
             (f"{FULLNAME}-postgresql", {"password": old_password}),
         )
     ]
-    kubectl.apply(legacy, namespace)
+    apply(legacy, namespace)
     repository, tag = split_image(SERVICE_IMAGE)
-    args = [f for path in app_values_files() for f in ("-f", str(path))]
+    args = [f for path in kind_values_files() for f in ("-f", str(path))]
     args += ["--set", f"image.repository={repository}", "--set", f"image.tag={tag}"]
     try:
-        helm(
-            kubectl,
+        helm_on_cluster(
             "upgrade",
             "--install",
             RELEASE,
@@ -273,10 +261,10 @@ def test_values_of_the_lookup_era_chart_are_kept(kubectl: Kubectl, request: pyte
             "8m",
             timeout=600,
         )
-        ops = GitOps(kubectl, namespace, [], Api(kubectl, namespace, ""))
+        ops = GitOps(namespace, [], Api(namespace, ""))
         assert ops.secret(GENERATED) == {"SECRET_KEY": old_key, "POSTGRES_PASSWORD": old_password}
         # The database was initialised with that password and the pods log in with it.
-        kubectl.run("-n", namespace, "rollout", "status", f"deploy/{FULLNAME}", "--timeout=120s", timeout=150)
+        kubectl("-n", namespace, "rollout", "status", f"deploy/{FULLNAME}", "--timeout=120s", timeout=150)
     finally:
-        helm(kubectl, "uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
-        delete_namespace(kubectl, namespace)
+        helm_on_cluster("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
+        delete_namespace(namespace)
