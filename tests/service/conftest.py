@@ -41,9 +41,9 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     await resources_of(application).database.dispose()
 
 
-@pytest.fixture
-async def connection(app: FastAPI) -> AsyncIterator[AsyncConnection]:
-    """Every test runs inside one transaction that is rolled back at the end; reads share it."""
+@asynccontextmanager
+async def rolled_back(app: FastAPI) -> AsyncIterator[AsyncConnection]:
+    """The app's writes and reads go through one transaction that is rolled back at the end."""
     database = resources_of(app).database
     async with database.engine.connect() as conn:
         transaction = await conn.begin()
@@ -60,6 +60,13 @@ async def connection(app: FastAPI) -> AsyncIterator[AsyncConnection]:
             yield conn
         finally:
             await transaction.rollback()
+
+
+@pytest.fixture
+async def connection(app: FastAPI) -> AsyncIterator[AsyncConnection]:
+    """Every test runs inside one transaction that is rolled back at the end; reads share it."""
+    async with rolled_back(app) as conn:
+        yield conn
 
 
 @pytest.fixture

@@ -10,14 +10,15 @@ from moorage.app import create_app
 from moorage.rate_limit.local import LocalCounter
 from moorage.resources import resources_of
 
-from tests.service.conftest import assert_envelope, auth_headers, make_settings
+from tests.service.conftest import assert_envelope, auth_headers, make_settings, rolled_back
 
 
 @pytest.fixture
 async def limited_app(migrated_database_url: str) -> AsyncIterator[FastAPI]:
     settings = make_settings(migrated_database_url, rate_limit_requests=3, rate_limit_window_seconds=60)
     application = create_app(settings, configure_logs=False)
-    yield application
+    async with rolled_back(application):  # accounts registered here stay out of other tests
+        yield application
     await resources_of(application).database.dispose()
 
 
@@ -79,21 +80,18 @@ async def test_window_resets() -> None:
 async def test_the_limiter_and_the_auth_dependency_verify_a_token_once(
     limited_app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import moorage.api.deps
-    import moorage.rate_limit.identity
-    from moorage.tokens import verify_token
+    import moorage.tokens
 
     async with _client(limited_app, "198.51.100.97") as setup:
         headers = await auth_headers(setup, "limit-once@example.com")
     calls: list[str] = []
-    original = verify_token
+    original = moorage.tokens._verify
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append("verify")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(moorage.rate_limit.identity, "verify_token", counted)
-    monkeypatch.setattr(moorage.api.deps, "verify_token", counted)
+    monkeypatch.setattr(moorage.tokens, "_verify", counted)
     async with _client(limited_app, "198.51.100.96") as client:
         assert (await client.get("/api/v1/items", headers=headers)).status_code == 200
     assert calls == ["verify"]
