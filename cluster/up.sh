@@ -115,7 +115,7 @@ cluster_mismatch() { # prints why the existing cluster cannot be reused
 }
 if ((CHECK_ONLY)); then
   if ! cluster_exists; then echo "create: no cluster $CLUSTER_NAME"
-  else why=$(cluster_mismatch); echo "${why:+re-create: $why}${why:-reuse}"; fi
+  else why=$(cluster_mismatch); if [[ -n "$why" ]]; then echo "re-create: $why"; else echo reuse; fi; fi
   exit 0
 fi
 if cluster_exists; then
