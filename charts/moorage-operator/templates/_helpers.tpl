@@ -54,6 +54,22 @@ annotations:
 {{- end }}
 {{- end }}
 
+{{/*
+The namespaces the operator watches, comma-separated; empty means every namespace (clusterWide).
+Default: the release namespace only.
+*/}}
+{{- define "moorage-operator.watchNamespaces" -}}
+{{- if .Values.clusterWide }}
+{{- if .Values.watchNamespaces }}
+{{- fail "clusterWide=true watches every namespace: leave watchNamespaces empty" }}
+{{- end }}
+{{- else if .Values.watchNamespaces }}
+{{- join "," .Values.watchNamespaces }}
+{{- else }}
+{{- .Release.Namespace }}
+{{- end }}
+{{- end }}
+
 {{- define "moorage-operator.image" -}}
 {{- $repo := .Values.image.repository }}
 {{- if .Values.image.registry }}
