@@ -18,7 +18,7 @@ from typing import Any
 
 import kopf
 
-from moorage_operator import names
+from moorage_operator import metrics, names
 from moorage_operator.conditions import find, is_true
 from moorage_operator.kube import Kube, Rejected
 from moorage_operator.planner import Instance, Observed, Plan, job_state, plan
@@ -56,6 +56,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.networking.error_backoffs = [1, 2, 5, 10, 20, 30]
     settings.execution.max_workers = 4
     memo["kube"] = await Kube.connect(settings)
+    if os.environ.get("MOORAGE_METRICS_PORT"):
+        memo["metrics"], port = metrics.serve(int(os.environ["MOORAGE_METRICS_PORT"]))
+        logging.getLogger(__name__).info("metrics on :%d/metrics", port)
     # Mutual exclusion between the change handlers and the timer of one instance; nothing else.
     memo["locks"] = {}
 
@@ -65,6 +68,8 @@ async def disconnect(memo: kopf.Memo, **_: Any) -> None:
     kube = memo.get("kube")
     if isinstance(kube, Kube):
         await kube.close()
+    if memo.get("metrics") is not None:
+        await asyncio.to_thread(metrics.stop, memo["metrics"])
 
 
 @kopf.on.probe(id="instances")
@@ -207,6 +212,7 @@ async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) ->
     for event in result.events:
         if event.creates is None or event.creates in created:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+            metrics.record_event(event.type, event.reason)
 
 
 async def reconcile(
@@ -244,7 +250,9 @@ async def reconcile(
             before = find(instance.status.get("conditions"), "Degraded") or {}
             if before.get("reason") != "ChildRejected":
                 kopf.warn(body, reason="ChildRejected", message=str(exc)[:1024])
+                metrics.record_event("Warning", "ChildRejected")
             result = Plan(status=status)
+    metrics.record_status(instance.namespace, instance.name, result.status.get("conditions"))
     for field, value in result.status.items():
         if _pruned(instance.status.get(field)) != _pruned(value):
             patch.status[field] = value  # a None inside deletes that key (JSON merge patch)
@@ -274,17 +282,27 @@ def _indexes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 async def on_change(
     body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
-    await reconcile(body, patch, memo, logger, _indexes(kwargs))
+    with metrics.reconciling(
+        body.metadata.namespace or "",
+        body.metadata.name or "",
+        kwargs.get("reason", "change"),
+        kwargs.get("retry", 0),
+    ):
+        await reconcile(body, patch, memo, logger, _indexes(kwargs))
 
 
 @kopf.timer(*RESOURCE, interval=RESYNC_SECONDS)
 async def resync(
     body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
-    await reconcile(body, patch, memo, logger, _indexes(kwargs))
+    with metrics.reconciling(
+        body.metadata.namespace or "", body.metadata.name or "", "timer", kwargs.get("retry", 0)
+    ):
+        await reconcile(body, patch, memo, logger, _indexes(kwargs))
 
 
 @kopf.on.delete(*RESOURCE, optional=True)
 def forget(namespace: str | None, name: str | None, memo: kopf.Memo, **_: Any) -> None:
     # The children go with their owner through garbage collection; only the local lock is dropped.
     memo.get("locks", {}).pop((namespace or "", name or ""), None)
+    metrics.forget(namespace or "", name or "")
