@@ -53,7 +53,7 @@ def test_deployment_runs_one_kopf_with_recreate_and_health_probes(default: list[
     assert env["MOORAGE_LIVENESS"] == "http://0.0.0.0:8080/healthz"
     assert operator["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert operator["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
-    assert operator["ports"] == [{"name": "health", "containerPort": 8080, "protocol": "TCP"}]
+    assert operator["ports"][0] == {"name": "health", "containerPort": 8080, "protocol": "TCP"}
     assert spec["serviceAccountName"] == FULLNAME
     assert operator["image"] == "moorage/operator:0.1.0"
 
@@ -175,7 +175,12 @@ def test_peering_creates_the_peering_object_the_operator_names() -> None:
 def test_network_policy_allows_only_dns_and_the_api_server(default: list[Manifest]) -> None:
     policy = find(default, "NetworkPolicy")["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    assert "ingress" not in policy
+    assert policy["ingress"] == [{"ports": [{"port": "metrics", "protocol": "TCP"}]}]  # nothing else in
+    scrapers = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    label = "kubernetes\\.io/metadata\\.name"
+    limited = render_op(**{f"metrics.scrapeFrom[0].namespaceSelector.matchLabels.{label}": "monitoring"})
+    assert find(limited, "NetworkPolicy")["spec"]["ingress"][0]["from"] == scrapers
+    assert "ingress" not in find(render_op(**{"metrics.enabled": "false"}), "NetworkPolicy")["spec"]
     ports: list[Any] = [p["port"] for rule in policy["egress"] for p in rule["ports"]]
     assert ports == [53, 53, 443, 6443]
     assert "NetworkPolicy" not in kinds(render_op(**{"networkPolicy.enabled": "false"}))
@@ -192,3 +197,37 @@ def test_image_digest_and_extra_args() -> None:
     operator = find(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert operator["image"] == "registry.example.com/moorage/operator@sha256:" + "a" * 64
     assert operator["args"] == ["--standalone", "--verbose"]
+
+
+def test_metrics_endpoint_service_and_optional_service_monitor(default: list[Manifest]) -> None:
+    operator = find(default, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "MOORAGE_METRICS_PORT", "value": "8081"} in operator["env"]
+    assert {"name": "metrics", "containerPort": 8081, "protocol": "TCP"} in operator["ports"]
+    service = find(default, "Service", f"{FULLNAME}-metrics")
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 8081, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    assert service["spec"]["selector"] == find(default, "Deployment")["spec"]["selector"]["matchLabels"]
+    assert "ServiceMonitor" not in kinds(default)
+    monitored = render_op(
+        **{"metrics.serviceMonitor.enabled": "true", "metrics.serviceMonitor.labels.release": "kps"}
+    )
+    monitor = find(monitored, "ServiceMonitor", FULLNAME)
+    assert monitor["metadata"]["labels"]["release"] == "kps"
+    assert monitor["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
+    ]
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["moorage-system"]}
+
+
+def test_metrics_can_be_turned_off() -> None:
+    manifests = render_op(**{"metrics.enabled": "false"})
+    assert not [m for m in manifests if m["kind"] == "Service"]
+    operator = find(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "MOORAGE_METRICS_PORT", "value": ""} in operator["env"]  # not served
+    assert [p["name"] for p in operator["ports"]] == ["health"]
+    error = render_error(
+        OPERATOR_CHART, set_values={"metrics.enabled": "false", "metrics.serviceMonitor.enabled": "true"}
+    )
+    assert "metrics" in error
