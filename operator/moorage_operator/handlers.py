@@ -18,7 +18,7 @@ from typing import Any
 
 import kopf
 
-from moorage_operator import metrics, names
+from moorage_operator import extras, metrics, names
 from moorage_operator.conditions import find, is_true
 from moorage_operator.kube import Kube, Rejected
 from moorage_operator.planner import Instance, Observed, Plan, job_state, plan
@@ -126,6 +126,19 @@ async def jobs_idx(namespace: str | None, labels: Mapping[str, str], body: kopf.
     return {_key(namespace, labels): _slim(body)}
 
 
+# The extras (ServiceAccount, exposure, NetworkPolicy): one index per kind, the same shape.
+def _extras_index(kind: extras.ChildKind) -> None:
+    async def index(namespace: str | None, labels: Mapping[str, str], body: kopf.Body, **_: Any) -> Any:
+        return {_key(namespace, labels): _slim(body)}
+
+    index.__name__ = f"{kind.plural}_idx"
+    kopf.index(kind.group, kind.version, kind.plural, labels=MANAGED, id=index.__name__)(index)
+
+
+for _kind in extras.KINDS:
+    _extras_index(_kind)
+
+
 def _one(index: Any, key: tuple[str, str], name: str) -> Mapping[str, Any] | None:
     for obj in index.get(key, []):
         if (obj.get("metadata") or {}).get("name") == name:
@@ -159,6 +172,11 @@ async def _observe(
         autoscaler=_one(indexes["autoscalers_idx"], key, instance.name),
         disruption_budget=_one(indexes["budgets_idx"], key, instance.name),
         jobs=[dict(j) for j in indexes["jobs_idx"].get(key, [])],
+        extras={
+            kind.kind: found
+            for kind in extras.KINDS
+            if (found := _one(indexes[f"{kind.plural}_idx"], key, instance.name)) is not None
+        },
     )
     try:
         app = parse_spec(instance.spec)

@@ -20,6 +20,7 @@ import aiohttp
 import kopf
 
 from moorage_operator import names
+from moorage_operator.extras import KINDS
 
 _PLURALS = {
     "Secret": "secrets",
@@ -30,6 +31,7 @@ _PLURALS = {
     "HorizontalPodAutoscaler": "horizontalpodautoscalers",
     "PodDisruptionBudget": "poddisruptionbudgets",
     "Job": "jobs",
+    **{kind.kind: kind.plural for kind in KINDS},
     names.KIND: names.PLURAL,
 }
 SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")

@@ -16,6 +16,7 @@ import kopf
 
 from moorage_operator import names
 from moorage_operator.keyring import KeyRing, ring_secret_content
+from moorage_operator.podspec import apply_pod_controls
 from moorage_operator.spec import AppSpec
 
 PORT = 8000
@@ -63,6 +64,11 @@ def _owned(obj: dict[str, Any], owner: Owner, *, nested: str | None = None) -> d
     kopf.adopt(obj, owner=cast(kopf.Body, owner.body()), nested=nested)
     obj["metadata"].setdefault("annotations", {})[names.ANN_APPLIED_HASH] = content_hash(obj)
     return obj
+
+
+def own(obj: dict[str, Any], owner: Owner) -> dict[str, Any]:
+    """Owner reference, namespace and applied-hash for a child built elsewhere (extras)."""
+    return _owned(obj, owner)
 
 
 def _meta(name: str, owner: Owner, component: str = "server") -> dict[str, Any]:
@@ -207,6 +213,7 @@ def deployment(app: AppSpec, owner: Owner, *, image: str, ring: KeyRing) -> dict
             },
         },
     }
+    apply_pod_controls(spec["template"], app.pod, owner.name, server=True)
     if app.autoscaling is None:
         spec["replicas"] = app.replicas  # with an HPA the field is left to the autoscaler
     meta = _meta(owner.name, owner)
@@ -256,7 +263,7 @@ def migration_job(app: AppSpec, owner: Owner, *, image: str, inputs: str = "") -
     meta = _meta(names.migration_job_name(owner.name, image, inputs), owner, "migration")
     meta["annotations"] = {names.ANN_IMAGE: image}
     pod_labels = names.child_labels(owner.name, "migration")
-    obj = {
+    obj: dict[str, Any] = {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": meta,
@@ -288,4 +295,5 @@ def migration_job(app: AppSpec, owner: Owner, *, image: str, inputs: str = "") -
             },
         },
     }
+    apply_pod_controls(obj["spec"]["template"], app.pod, owner.name, server=False)
     return _owned(obj, owner)

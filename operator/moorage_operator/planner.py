@@ -15,6 +15,7 @@ from typing import Any
 from moorage_operator import manifests, names
 from moorage_operator.conditions import DEGRADED, PROGRESSING, READY, Condition, merge_conditions
 from moorage_operator.durations import format_time
+from moorage_operator.extras import plan_extras
 from moorage_operator.keyring import Action, KeyRing, plan_rotation, ring_from_secret, rotation_due_at
 from moorage_operator.spec import AppSpec, InvalidSpec, grace_problem, migration_inputs, parse_spec
 
@@ -49,6 +50,7 @@ class Observed:
     database_secret_present: bool | None = None  # None: not checked
     rejected: str | None = None  # the API server refused a child the spec produced (e.g. limits < requests)
     job_failure_message: str | None = None
+    extras: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # kind -> object (extras.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,10 @@ def plan(instance: Instance, observed: Observed, now: datetime) -> Plan:
         (manifests.disruption_budget(owner), observed.disruption_budget),
     ):
         _apply(result, desired, seen)
+    extra_applies, extra_deletes = plan_extras(app, owner, observed.extras)
+    for desired, seen in extra_applies:
+        _apply(result, desired, seen)
+    result.deletes += [Ref(*ref) for ref in extra_deletes]
     hpa = manifests.autoscaler(app, owner)
     if hpa is not None:
         _apply(result, hpa, observed.autoscaler)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from moorage_operator.durations import parse_duration
+from moorage_operator.podspec import PodControls, parse_pod_controls
 
 DEFAULT_REPLICAS = 2
 DEFAULT_ROTATION_INTERVAL = "720h"
@@ -75,6 +76,7 @@ class AppSpec:
     )
     paused: bool = False
     image_pull_policy: str = "IfNotPresent"
+    pod: PodControls = field(default_factory=PodControls)
 
 
 def migration_inputs(app: AppSpec, retry: str | None) -> str:
@@ -154,6 +156,11 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
     if rotation.grace_period >= rotation.interval:
         raise InvalidSpec("InvalidSpec", "spec.secretRotation.gracePeriod must be shorter than interval")
 
+    try:
+        pod = parse_pod_controls(spec, frozenset(config))
+    except ValueError as exc:
+        raise InvalidSpec("InvalidSpec", str(exc)) from exc
+
     return AppSpec(
         image=image,
         database=db_ref,
@@ -166,6 +173,7 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
         rotation=rotation,
         paused=bool(spec.get("paused", False)),
         image_pull_policy=str(spec.get("imagePullPolicy", "IfNotPresent")),
+        pod=pod,
     )
 
 

@@ -6,7 +6,7 @@ import copy
 from datetime import datetime, timedelta
 from typing import Any
 
-from moorage_operator import names
+from moorage_operator import extras, names
 from moorage_operator.conditions import find
 from moorage_operator.planner import Instance, Observed, Plan, plan
 
@@ -62,6 +62,7 @@ class World:
             jobs=[o for (k, _), o in self.objects.items() if k == "Job"],
             database_secret_present=self.db_present,
             job_failure_message=self.failure_message,
+            extras={kind.kind: obj for kind in extras.KINDS if (obj := self.get(kind.kind)) is not None},
         )
 
     def step(self, at: datetime | None = None) -> Plan:

@@ -98,7 +98,8 @@ Read-only access to Pods is for the migration Job's failure message.
   resources: ["appinstances/finalizers"]
   verbs: ["update"]
 - apiGroups: [""]
-  resources: ["secrets", "configmaps", "services"]
+  # serviceaccounts: the per-instance, token-less one its pods run as
+  resources: ["secrets", "configmaps", "services", "serviceaccounts"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: ["apps"]
   resources: ["deployments"]

@@ -1,0 +1,60 @@
+"""The children added for issue 11 (ServiceAccount, exposure, NetworkPolicy), planned as one group.
+
+Each kind has at most one object per instance, named like the instance. ``plan_extras`` compares the
+wanted set with what the cluster holds: it returns the objects to apply and the ones to delete (a kind
+the spec no longer asks for). The planner applies them like its own children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from moorage_operator import manifests, podspec
+from moorage_operator.spec import AppSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ChildKind:
+    api_version: str
+    kind: str
+    plural: str
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def version(self) -> str:
+        return self.api_version.rpartition("/")[2]
+
+
+SERVICE_ACCOUNT = ChildKind("v1", "ServiceAccount", "serviceaccounts")
+KINDS: tuple[ChildKind, ...] = (SERVICE_ACCOUNT,)
+
+
+def wanted(app: AppSpec, owner: manifests.Owner) -> list[dict[str, Any]]:
+    """The extra children this spec asks for, owned and hashed."""
+    out: list[dict[str, Any]] = []
+    if app.pod.service_account_name is None:
+        out.append(manifests.own(podspec.service_account(owner.name, owner.namespace), owner))
+    return out
+
+
+def plan_extras(
+    app: AppSpec, owner: manifests.Owner, observed: Mapping[str, Mapping[str, Any]]
+) -> tuple[list[tuple[dict[str, Any], Mapping[str, Any] | None]], list[tuple[str, str, str]]]:
+    """(desired, observed) pairs to apply when changed, and (apiVersion, kind, name) to delete.
+
+    ``observed`` maps a kind to the instance's object of that kind, as the cluster holds it.
+    """
+    desired = wanted(app, owner)
+    kinds = {obj["kind"] for obj in desired}
+    pairs = [(obj, observed.get(obj["kind"])) for obj in desired]
+    deletes = [
+        (kind.api_version, kind.kind, str(observed[kind.kind]["metadata"]["name"]))
+        for kind in KINDS
+        if kind.kind in observed and kind.kind not in kinds
+    ]
+    return pairs, deletes
