@@ -15,6 +15,7 @@ MANAGED = {
     "secrets",
     "configmaps",
     "services",
+    "serviceaccounts",
     "deployments",
     "horizontalpodautoscalers",
     "poddisruptionbudgets",
