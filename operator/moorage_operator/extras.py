@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from moorage_operator import manifests, podspec
+from moorage_operator import exposure, manifests, netpol, podspec
 from moorage_operator.spec import AppSpec
 
 
@@ -31,7 +31,11 @@ class ChildKind:
 
 
 SERVICE_ACCOUNT = ChildKind("v1", "ServiceAccount", "serviceaccounts")
-KINDS: tuple[ChildKind, ...] = (SERVICE_ACCOUNT,)
+INGRESS = ChildKind("networking.k8s.io/v1", "Ingress", "ingresses")
+HTTP_ROUTE = ChildKind("gateway.networking.k8s.io/v1", "HTTPRoute", "httproutes")
+NETWORK_POLICY = ChildKind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies")
+KINDS: tuple[ChildKind, ...] = (SERVICE_ACCOUNT, INGRESS, HTTP_ROUTE, NETWORK_POLICY)
+EXPOSURE_KINDS = frozenset({INGRESS.kind, HTTP_ROUTE.kind})
 
 
 def wanted(app: AppSpec, owner: manifests.Owner) -> list[dict[str, Any]]:
@@ -39,6 +43,18 @@ def wanted(app: AppSpec, owner: manifests.Owner) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if app.pod.service_account_name is None:
         out.append(manifests.own(podspec.service_account(owner.name, owner.namespace), owner))
+    exposed = exposure.exposure_object(app.expose, owner.name, owner.namespace)
+    if exposed is not None:
+        out.append(manifests.own(exposed, owner))
+    if app.network_policy is not None:
+        policy = netpol.network_policy(
+            app.network_policy,
+            owner.name,
+            owner.namespace,
+            config=app.config,
+            redis=app.pod.redis is not None,
+        )
+        out.append(manifests.own(policy, owner))
     return out
 
 

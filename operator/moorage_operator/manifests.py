@@ -15,6 +15,7 @@ from typing import Any, cast
 import kopf
 
 from moorage_operator import names
+from moorage_operator.exposure import forwarded_env
 from moorage_operator.keyring import KeyRing, ring_secret_content
 from moorage_operator.podspec import apply_pod_controls
 from moorage_operator.spec import AppSpec
@@ -213,7 +214,8 @@ def deployment(app: AppSpec, owner: Owner, *, image: str, ring: KeyRing) -> dict
             },
         },
     }
-    apply_pod_controls(spec["template"], app.pod, owner.name, server=True)
+    more_env = forwarded_env(app.expose, app.config)
+    apply_pod_controls(spec["template"], app.pod, owner.name, server=True, more_env=more_env)
     if app.autoscaling is None:
         spec["replicas"] = app.replicas  # with an HPA the field is left to the autoscaler
     meta = _meta(owner.name, owner)

@@ -15,7 +15,8 @@ from typing import Any
 from moorage_operator import manifests, names
 from moorage_operator.conditions import DEGRADED, PROGRESSING, READY, Condition, merge_conditions
 from moorage_operator.durations import format_time
-from moorage_operator.extras import plan_extras
+from moorage_operator.exposure import url
+from moorage_operator.extras import EXPOSURE_KINDS, plan_extras
 from moorage_operator.keyring import Action, KeyRing, plan_rotation, ring_from_secret, rotation_due_at
 from moorage_operator.spec import AppSpec, InvalidSpec, grace_problem, migration_inputs, parse_spec
 
@@ -164,6 +165,7 @@ def plan(instance: Instance, observed: Observed, now: datetime) -> Plan:
 
     ring = _plan_keyring(instance, app, observed, owner, now, result, notes)
     _ring_status(status, ring, app)
+    status["url"] = url(app.expose)  # None deletes it (merge patch)
 
     if observed.rejected:
         notes.degraded.append(("ChildRejected", _truncate(observed.rejected)))
@@ -188,7 +190,8 @@ def plan(instance: Instance, observed: Observed, now: datetime) -> Plan:
         _apply(result, desired, seen)
     extra_applies, extra_deletes = plan_extras(app, owner, observed.extras)
     for desired, seen in extra_applies:
-        _apply(result, desired, seen)
+        if _apply(result, desired, seen) and desired["kind"] in EXPOSURE_KINDS and url(app.expose):
+            result.events.append(Event(NORMAL, "Exposed", f"serving at {url(app.expose)}"))
     result.deletes += [Ref(*ref) for ref in extra_deletes]
     hpa = manifests.autoscaler(app, owner)
     if hpa is not None:

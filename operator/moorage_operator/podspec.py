@@ -8,7 +8,7 @@ without a token, and a soft spread over hosts and zones (a test compares the two
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,7 +142,12 @@ def extra_env(controls: PodControls) -> list[dict[str, Any]]:
 
 
 def apply_pod_controls(
-    template: dict[str, Any], controls: PodControls, instance: str, *, server: bool
+    template: dict[str, Any],
+    controls: PodControls,
+    instance: str,
+    *,
+    server: bool,
+    more_env: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Write the controls into a pod template in place (and return it).
 
@@ -171,7 +176,7 @@ def apply_pod_controls(
         spread = _spread(controls, instance)
         if spread:
             pod["topologySpreadConstraints"] = spread
-    extra = extra_env(controls)
+    extra = [*(dict(e) for e in more_env), *extra_env(controls)]
     for container in pod["containers"]:
         taken = {e["name"] for e in container.get("env") or []}
         container["env"] = [*(container.get("env") or []), *[e for e in extra if e["name"] not in taken]]

@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from moorage_operator.durations import parse_duration
+from moorage_operator.exposure import Exposure, parse_exposure
+from moorage_operator.netpol import NetworkPolicySpec, parse_network_policy
 from moorage_operator.podspec import PodControls, parse_pod_controls
 
 DEFAULT_REPLICAS = 2
@@ -77,6 +79,8 @@ class AppSpec:
     paused: bool = False
     image_pull_policy: str = "IfNotPresent"
     pod: PodControls = field(default_factory=PodControls)
+    expose: Exposure | None = None
+    network_policy: NetworkPolicySpec | None = None
 
 
 def migration_inputs(app: AppSpec, retry: str | None) -> str:
@@ -158,6 +162,8 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
 
     try:
         pod = parse_pod_controls(spec, frozenset(config))
+        expose = parse_exposure(spec.get("expose"))
+        network_policy = parse_network_policy(spec.get("networkPolicy"))
     except ValueError as exc:
         raise InvalidSpec("InvalidSpec", str(exc)) from exc
 
@@ -174,6 +180,8 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
         paused=bool(spec.get("paused", False)),
         image_pull_policy=str(spec.get("imagePullPolicy", "IfNotPresent")),
         pod=pod,
+        expose=expose,
+        network_policy=network_policy,
     )
 
 
