@@ -49,6 +49,18 @@ FULL: dict[str, Any] = {
         {"configMapRef": {"name": "platform", "optional": True}},
     ],
     "redis": {"secretRef": {"name": "redis"}},
+    "expose": {
+        "ingress": {"className": "traefik", "host": "shop.example.com", "tlsSecretName": "shop-tls"},
+        "trustedProxies": ["10.244.0.0/16", "10.0.0.1"],
+    },
+    "networkPolicy": {
+        "enabled": True,
+        "ingressFrom": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}],
+        "databaseCIDRs": ["10.96.0.0/12"],
+    },
+}
+ROUTE = {
+    "httpRoute": {"parentRefs": [{"name": "moorage", "namespace": "traefik"}], "hostnames": ["a.example"]}
 }
 
 INVALID: list[tuple[str, Mutation, str]] = [
@@ -129,6 +141,36 @@ INVALID: list[tuple[str, Mutation, str]] = [
         "redis-and-config-redis-url",
         spec_set(redis={"secretRef": {"name": "r"}}, config=[{"name": "REDIS_URL", "value": "redis://x"}]),
         "spec.redis",
+    ),
+    ("expose-both", spec_set(expose={"ingress": {"host": "a.example"}, **ROUTE}), "spec.expose"),
+    ("expose-neither", spec_set(expose={"trustedProxies": ["10.0.0.0/8"]}), "spec.expose"),
+    ("ingress-no-host", spec_set(expose={"ingress": {"className": "traefik"}}), "spec.expose.ingress.host"),
+    ("ingress-bad-host", spec_set(expose={"ingress": {"host": "Shop Example"}}), "spec.expose.ingress.host"),
+    (
+        "ingress-relative-path",
+        spec_set(expose={"ingress": {"host": "a.example", "path": "api"}}),
+        "spec.expose.ingress.path",
+    ),
+    (
+        "ingress-bad-path-type",
+        spec_set(expose={"ingress": {"host": "a.example", "pathType": "Glob"}}),
+        "spec.expose.ingress.pathType",
+    ),
+    (
+        "route-no-parents",
+        spec_set(expose={"httpRoute": {"parentRefs": []}}),
+        "spec.expose.httpRoute.parentRefs",
+    ),
+    (
+        "trusted-proxy-not-an-address",
+        spec_set(expose={**ROUTE, "trustedProxies": ["everyone"]}),
+        "spec.expose.trustedProxies[0]",
+    ),
+    ("netpol-enabled-missing", spec_set(networkPolicy={"ingressFrom": []}), "spec.networkPolicy.enabled"),
+    (
+        "netpol-port-zero",
+        spec_set(networkPolicy={"enabled": True, "databasePort": 0}),
+        "spec.networkPolicy.databasePort",
     ),
 ]
 
