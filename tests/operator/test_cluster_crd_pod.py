@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from .test_cluster_crd import VALID, Mutation, crd_installed, dry_run, spec_set
+from .test_examples import platform_instance
 
 __all__ = ["crd_installed"]  # its autouse fixture installs the CRD for this module too
 
@@ -191,3 +192,10 @@ def test_invalid_pod_control_is_rejected_naming_the_field(mutation: Mutation, fi
     code, output = dry_run(body)
     assert code != 0, f"accepted: {body['spec']}"
     assert field in output, output
+
+
+def test_the_platform_example_is_accepted() -> None:
+    body = platform_instance()
+    body["metadata"]["namespace"] = "default"
+    code, output = dry_run(body)
+    assert code == 0, output
