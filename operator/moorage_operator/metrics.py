@@ -5,8 +5,8 @@ operator running in the same process as something else (the in-process test runn
 series with another library's default registry.
 
 - ``moorage_operator_reconciles_total{trigger,outcome}``: one per reconcile; outcome is ``success``,
-  ``degraded`` (the instance reported Degraded=True), ``retry`` (a temporary error kopf retries) or
-  ``error``.
+  ``degraded`` (the instance reported Degraded=True), ``retry`` (a temporary error kopf retries),
+  ``error`` or ``cancelled`` (the handler was cancelled, e.g. on shutdown).
 - ``moorage_operator_reconcile_errors_total{reason}``: the reconciles that did not succeed, by the
   Degraded reason or the exception class.
 - ``moorage_operator_reconcile_duration_seconds{trigger}``: histogram of the reconcile time.
@@ -167,6 +167,9 @@ def reconciling(
         raise
     except Exception as exc:
         outcome, reason = "error", type(exc).__name__
+        raise
+    except BaseException:
+        outcome = "cancelled"  # the operator stopping or kopf cancelling the handler: not an error
         raise
     finally:
         metrics.duration.labels(trigger).observe(time.perf_counter() - started)

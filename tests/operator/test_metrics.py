@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import urllib.request
 
 import kopf
@@ -38,17 +39,20 @@ def test_reconciles_are_counted_by_trigger_and_outcome() -> None:
         raise kopf.TemporaryError("not cached yet")
     with pytest.raises(RuntimeError), metrics.reconciling("ns", "a", "timer", metrics=m):
         raise RuntimeError("boom")
+    with pytest.raises(asyncio.CancelledError), metrics.reconciling("ns", "a", "timer", metrics=m):
+        raise asyncio.CancelledError
     parsed = samples(scrape(m))
+    assert value(parsed, "moorage_operator_reconciles_total", trigger="timer", outcome="cancelled") == 1
     assert value(parsed, "moorage_operator_reconciles_total", trigger="create", outcome="success") == 1
     assert value(parsed, "moorage_operator_reconciles_total", trigger="timer", outcome="degraded") == 1
     assert value(parsed, "moorage_operator_reconciles_total", trigger="timer", outcome="retry") == 1
     assert value(parsed, "moorage_operator_reconciles_total", trigger="timer", outcome="error") == 1
-    assert value(parsed, "moorage_operator_reconciles_total") == 4
+    assert value(parsed, "moorage_operator_reconciles_total") == 5
     assert value(parsed, "moorage_operator_reconcile_errors_total", reason="DatabaseSecretMissing") == 1
     assert value(parsed, "moorage_operator_reconcile_errors_total", reason="TemporaryError") == 1
     assert value(parsed, "moorage_operator_reconcile_errors_total", reason="RuntimeError") == 1
     assert value(parsed, "moorage_operator_reconcile_retries_total", trigger="timer") == 1
-    assert value(parsed, "moorage_operator_reconcile_duration_seconds_count", trigger="timer") == 3
+    assert value(parsed, "moorage_operator_reconcile_duration_seconds_count", trigger="timer") == 4
     assert value(parsed, "moorage_operator_reconcile_duration_seconds_count", trigger="create") == 1
 
 
