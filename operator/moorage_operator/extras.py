@@ -1,8 +1,8 @@
 """The children added for issue 11 (ServiceAccount, exposure, NetworkPolicy), planned as one group.
 
-Each kind has at most one object per instance, named like the instance. ``plan_extras`` compares the
-wanted set with what the cluster holds: it returns the objects to apply and the ones to delete (a kind
-the spec no longer asks for). The planner applies them like its own children.
+``plan_extras`` compares the wanted objects with what the cluster holds for the instance (both keyed
+``Kind/name``): it returns the objects to apply and the ones to delete (what the spec no longer asks
+for). The planner applies them like its own children.
 """
 
 from __future__ import annotations
@@ -55,7 +55,13 @@ def wanted(app: AppSpec, owner: manifests.Owner) -> list[dict[str, Any]]:
             redis=app.pod.redis is not None,
         )
         out.append(manifests.own(policy, owner))
+        migration = netpol.migration_network_policy(app.network_policy, owner.name, owner.namespace)
+        out.append(manifests.own(migration, owner))
     return out
+
+
+def key(obj: Mapping[str, Any]) -> str:
+    return f"{obj['kind']}/{obj['metadata']['name']}"
 
 
 def plan_extras(
@@ -63,14 +69,14 @@ def plan_extras(
 ) -> tuple[list[tuple[dict[str, Any], Mapping[str, Any] | None]], list[tuple[str, str, str]]]:
     """(desired, observed) pairs to apply when changed, and (apiVersion, kind, name) to delete.
 
-    ``observed`` maps a kind to the instance's object of that kind, as the cluster holds it.
+    ``observed`` maps ``Kind/name`` to the instance's objects of the extra kinds, as the cluster holds them.
     """
     desired = wanted(app, owner)
-    kinds = {obj["kind"] for obj in desired}
-    pairs = [(obj, observed.get(obj["kind"])) for obj in desired]
+    keys = {key(obj) for obj in desired}
+    pairs = [(obj, observed.get(key(obj))) for obj in desired]
     deletes = [
-        (kind.api_version, kind.kind, str(observed[kind.kind]["metadata"]["name"]))
-        for kind in KINDS
-        if kind.kind in observed and kind.kind not in kinds
+        (str(obj["apiVersion"]), str(obj["kind"]), str(obj["metadata"]["name"]))
+        for name, obj in sorted(observed.items())
+        if name not in keys and not (obj.get("metadata") or {}).get("deletionTimestamp")
     ]
     return pairs, deletes

@@ -173,9 +173,9 @@ async def _observe(
         disruption_budget=_one(indexes["budgets_idx"], key, instance.name),
         jobs=[dict(j) for j in indexes["jobs_idx"].get(key, [])],
         extras={
-            kind.kind: found
+            extras.key(obj): dict(obj)
             for kind in extras.KINDS
-            if (found := _one(indexes[f"{kind.plural}_idx"], key, instance.name)) is not None
+            for obj in indexes[f"{kind.plural}_idx"].get(key, [])
         },
     )
     try:

@@ -83,3 +83,27 @@ def network_policy(
             "egress": egress,
         },
     }
+
+
+def migration_network_policy(policy: NetworkPolicySpec, instance: str, namespace: str) -> dict[str, Any]:
+    """The migration Job's pods: nothing in, DNS and the database out (the app chart's ``-migrate``)."""
+    name = f"{instance}-migrate"  # instance names are at most 48 characters (CRD): this fits in 63
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": names.child_labels(instance, "migration"),
+        },
+        "spec": {
+            "podSelector": {
+                "matchLabels": {**names.selector_labels(instance), names.LABEL_COMPONENT: "migration"}
+            },
+            "policyTypes": ["Ingress", "Egress"],
+            "egress": [
+                {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+                _port_rule(policy.database_port, policy.database_cidrs),
+            ],
+        },
+    }

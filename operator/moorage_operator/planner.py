@@ -51,7 +51,7 @@ class Observed:
     database_secret_present: bool | None = None  # None: not checked
     rejected: str | None = None  # the API server refused a child the spec produced (e.g. limits < requests)
     job_failure_message: str | None = None
-    extras: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # kind -> object (extras.py)
+    extras: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # "Kind/name" -> object (extras.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,15 @@ def test_the_platform_example_builds_exposure_policy_and_its_own_service_account
     instance = platform_instance()
     app = parse_spec(instance["spec"])
     owner = manifests.Owner(instance["metadata"]["name"], "default", "uid", {})
-    kinds = {obj["kind"]: obj for obj in extras.wanted(app, owner)}
-    assert set(kinds) == {"ServiceAccount", "Ingress", "NetworkPolicy"}
+    built = extras.wanted(app, owner)
+    assert sorted(extras.key(o) for o in built) == [
+        "Ingress/platform",
+        "NetworkPolicy/platform",
+        "NetworkPolicy/platform-migrate",
+        "ServiceAccount/platform",
+    ]
+    kinds = {obj["kind"]: obj for obj in built}  # the last NetworkPolicy is the migration's
+    kinds["NetworkPolicy"] = next(o for o in built if extras.key(o) == "NetworkPolicy/platform")
     assert kinds["Ingress"]["spec"]["ingressClassName"] == "traefik"
     peers = kinds["NetworkPolicy"]["spec"]["ingress"][0]["from"]
     assert any(p.get("namespaceSelector") for p in peers)  # the ingress controller is admitted

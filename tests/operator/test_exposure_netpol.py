@@ -30,7 +30,12 @@ TRAEFIK = {
 
 
 def children(**fields: Any) -> dict[str, dict[str, Any]]:
-    return {obj["kind"]: obj for obj in extras.wanted(parse_spec(spec(**fields)), OWNER)}
+    """The extra children by kind; the migration Job's NetworkPolicy under its own key."""
+    out: dict[str, dict[str, Any]] = {}
+    for obj in extras.wanted(parse_spec(spec(**fields)), OWNER):
+        migration = obj["metadata"]["name"].endswith("-migrate")
+        out[f"{obj['kind']}{'/migrate' if migration else ''}"] = obj
+    return out
 
 
 def server_env(**fields: Any) -> dict[str, Any]:
@@ -113,11 +118,11 @@ def test_status_url_event_and_garbage_collection_of_the_exposure() -> None:
     ]
     ingress = next(o for o in first.applies if o["kind"] == "Ingress")
     # Switching to a route deletes the Ingress; dropping spec.expose deletes whichever exists.
-    switched = plan(instance(expose=ROUTE), Observed(extras={"Ingress": ingress}), NOW)
+    switched = plan(instance(expose=ROUTE), Observed(extras={"Ingress/shop": ingress}), NOW)
     assert any(o["kind"] == "HTTPRoute" for o in switched.applies)
     assert [(r.kind, r.name) for r in switched.deletes] == [("Ingress", "shop")]
     assert switched.status["url"] == "http://shop.example.com/api"
-    dropped = plan(instance(), Observed(extras={"Ingress": ingress}), NOW)
+    dropped = plan(instance(), Observed(extras={"Ingress/shop": ingress}), NOW)
     assert [(r.kind, r.name) for r in dropped.deletes] == [("Ingress", "shop")]
     assert dropped.status["url"] is None  # removed from the status by the merge patch
     unnamed = {"httpRoute": {"parentRefs": [{"name": "gw"}]}}
@@ -142,6 +147,17 @@ def test_network_policy_shape_matches_the_chart() -> None:
     assert policy["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
 
 
+def test_the_migration_job_gets_the_charts_migrate_policy() -> None:
+    policy = children(networkPolicy={"enabled": True, "databasePort": 6432})["NetworkPolicy/migrate"]
+    assert policy["metadata"]["name"] == "shop-migrate"
+    body = policy["spec"]
+    assert body["podSelector"]["matchLabels"][names.LABEL_COMPONENT] == "migration"
+    assert body["podSelector"]["matchLabels"][names.LABEL_INSTANCE] == "shop"
+    assert body["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in body  # nothing reaches a migration
+    assert body["egress"][1] == {"ports": [{"port": 6432, "protocol": "TCP"}]}
+
+
 def test_network_policy_egress_follows_otlp_redis_and_cidrs() -> None:
     policy = children(
         networkPolicy={"enabled": True, "databaseCIDRs": ["10.1.0.0/16"], "otlpCIDRs": ["10.2.0.0/16"]},
@@ -158,3 +174,15 @@ def test_network_policy_egress_follows_otlp_redis_and_cidrs() -> None:
         "to": [{"ipBlock": {"cidr": "10.2.0.0/16"}}],
     }
     assert egress[3] == {"ports": [{"port": 6379, "protocol": "TCP"}]}
+
+
+def test_an_extra_already_being_deleted_is_not_deleted_again() -> None:
+    ingress = children(expose=INGRESS)["Ingress"]
+    terminating = {
+        **ingress,
+        "metadata": {**ingress["metadata"], "deletionTimestamp": "2026-01-01T00:00:00Z"},
+    }
+    assert extras.plan_extras(parse_spec(spec()), OWNER, {"Ingress/shop": terminating})[1] == []
+    assert extras.plan_extras(parse_spec(spec()), OWNER, {"Ingress/shop": ingress})[1] == [
+        ("networking.k8s.io/v1", "Ingress", "shop")
+    ]

@@ -62,7 +62,9 @@ class World:
             jobs=[o for (k, _), o in self.objects.items() if k == "Job"],
             database_secret_present=self.db_present,
             job_failure_message=self.failure_message,
-            extras={kind.kind: obj for kind in extras.KINDS if (obj := self.get(kind.kind)) is not None},
+            extras={
+                f"{k}/{n}": o for (k, n), o in self.objects.items() if k in {x.kind for x in extras.KINDS}
+            },
         )
 
     def step(self, at: datetime | None = None) -> Plan:

@@ -149,6 +149,6 @@ def test_the_service_account_is_created_only_when_none_is_named() -> None:
     assert account["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
     assert names.ANN_APPLIED_HASH in account["metadata"]["annotations"]
     named = parse_spec(spec(serviceAccountName="runtime"))
-    applies, deletes = extras.plan_extras(named, OWNER, {"ServiceAccount": account})
+    applies, deletes = extras.plan_extras(named, OWNER, {"ServiceAccount/shop": account})
     assert applies == []
     assert deletes == [("v1", "ServiceAccount", "shop")]  # ours goes once the spec names another
