@@ -31,6 +31,12 @@ def job_pod(**fields: Any) -> dict[str, Any]:
     return template
 
 
+def preflight_pod(**fields: Any) -> dict[str, Any]:
+    app = parse_spec(spec(**fields))
+    template: dict[str, Any] = manifests.preflight_job(app, OWNER, image=app.image)["spec"]["template"]
+    return template
+
+
 def test_defaults_are_a_tokenless_own_service_account_and_the_soft_spread() -> None:
     pod = deployment_pod()["spec"]
     assert pod["serviceAccountName"] == "shop"
@@ -51,7 +57,11 @@ def test_scheduling_and_pull_secrets_reach_the_service_and_the_job() -> None:
         "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}},
         "serviceAccountName": "runtime",
     }
-    for pod in (deployment_pod(**fields)["spec"], job_pod(**fields)["spec"]):
+    for pod in (
+        deployment_pod(**fields)["spec"],
+        job_pod(**fields)["spec"],
+        preflight_pod(**fields)["spec"],
+    ):
         assert pod["imagePullSecrets"] == [{"name": "regcred"}]
         assert pod["nodeSelector"] == {"pool": "apps"}
         assert pod["tolerations"] == fields["tolerations"]
@@ -83,8 +93,9 @@ def test_priority_spread_and_pod_metadata_apply_to_the_service_only() -> None:
     assert template["metadata"]["labels"][names.LABEL_OWNER] == "shop"
     assert template["metadata"]["annotations"]["team"] == "shop"
     assert names.ANN_KEY_RING in template["metadata"]["annotations"]
-    job = job_pod(**fields)
-    assert "priorityClassName" not in job["spec"] and "cost-center" not in job["metadata"]["labels"]
+    for job in (job_pod(**fields), preflight_pod(**fields)):
+        assert "priorityClassName" not in job["spec"] and "cost-center" not in job["metadata"]["labels"]
+        assert "topologySpreadConstraints" not in job["spec"]
     assert "topologySpreadConstraints" not in deployment_pod(topologySpreadConstraints=[])["spec"]
 
 
@@ -154,3 +165,17 @@ def test_the_service_account_is_created_only_when_none_is_named() -> None:
     later = platform.plan_platform(named, Observed(service_account=account), OWNER)
     assert later.applies == []
     assert later.deletes == [Ref("v1", "ServiceAccount", "shop")]  # ours goes once the spec names another
+
+
+def test_the_preflight_check_sees_the_env_the_serving_pods_get() -> None:
+    fields: dict[str, Any] = {
+        "env": [{"name": "FEATURE_X", "value": "on"}],
+        "expose": {"ingress": {"host": "shop.example.com"}},
+        "config": [{"name": "LOG_LEVEL", "value": "debug"}],
+    }
+    [container] = preflight_pod(**fields)["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["FEATURE_X"] == "on"
+    assert env["LOG_LEVEL"] == "debug"
+    assert env["FORWARDED_ALLOW_IPS"].startswith("127.0.0.1,")
+    assert container["command"] == ["moorage", "check-config"]
