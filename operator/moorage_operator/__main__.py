@@ -2,6 +2,8 @@
 
 - ``MOORAGE_WATCH_NAMESPACES``: comma-separated namespaces (globs allowed); empty watches all of them.
 - ``MOORAGE_LIVENESS``: the liveness endpoint (default ``http://0.0.0.0:8080/healthz``).
+- ``MOORAGE_METRICS_PORT``: the Prometheus ``/metrics`` port (default 8081 here; an operator started
+  another way, e.g. in-process in the tests, serves it only when the variable is set).
 - ``MOORAGE_PEERING_NAME`` / ``MOORAGE_PEERING_PRIORITY`` / ``MOORAGE_PEERING_MANDATORY``: see handlers.
 Extra command-line arguments are passed to ``kopf run`` unchanged.
 """
@@ -34,6 +36,7 @@ def kopf_arguments(environ: dict[str, str], extra: list[str]) -> list[str]:
 
 
 def main() -> None:
+    os.environ.setdefault("MOORAGE_METRICS_PORT", "8081")
     kopf_main(args=kopf_arguments(dict(os.environ), sys.argv[1:]), prog_name="moorage-operator")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import kopf
 
-from moorage_operator import names
+from moorage_operator import metrics, names
 from moorage_operator.conditions import find
 from moorage_operator.kube import Kube, Rejected
 from moorage_operator.reconcile import (
@@ -69,6 +69,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.networking.error_backoffs = [1, 2, 5, 10, 20, 30]
     settings.execution.max_workers = 4
     memo["kube"] = await Kube.connect(settings)
+    if os.environ.get("MOORAGE_METRICS_PORT"):
+        memo["metrics"], port = metrics.serve(int(os.environ["MOORAGE_METRICS_PORT"]))
+        logging.getLogger(__name__).info("metrics on :%d/metrics", port)
     # Mutual exclusion between the change handlers and the timer of one instance; nothing else.
     memo["locks"] = {}
     memo["reapplied"] = {}  # (namespace, name) -> monotonic time of the last drift check
@@ -79,6 +82,8 @@ async def disconnect(memo: kopf.Memo, **_: Any) -> None:
     kube = memo.get("kube")
     if isinstance(kube, Kube):
         await kube.close()
+    if memo.get("metrics") is not None:
+        await asyncio.to_thread(metrics.stop, memo["metrics"])
 
 
 @kopf.on.probe(id="instances")
@@ -176,6 +181,12 @@ async def _observe(
     return observed
 
 
+def _post(body: kopf.Body, type_: str, reason: str, message: str) -> None:
+    """An Event on the instance, counted in the operator's metrics."""
+    kopf.event(body, type=type_, reason=reason, message=message)
+    metrics.record_event(type_, reason)
+
+
 async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) -> None:
     created: set[str] = set()
 
@@ -192,7 +203,7 @@ async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) ->
     for patch in result.patches:
         ref = patch.ref
         await kube.json_patch(ref.api_version, ref.kind, namespace, ref.name, patch.operations)
-        kopf.event(body, type="Normal", reason="DriftReverted", message=patch.message)
+        _post(body, "Normal", "DriftReverted", patch.message)
     for obj in result.applies:
         if await kube.apply(obj):
             created.add(key(obj))
@@ -201,9 +212,7 @@ async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) ->
         if again.reverted(stored):
             # Applying an unchanged object changed it: something had edited a field the operator owns.
             what = f"{again.desired['kind']} {again.desired['metadata']['name']}"
-            kopf.event(
-                body, type="Normal", reason="DriftReverted", message=f"reverted manual changes to {what}"
-            )
+            _post(body, "Normal", "DriftReverted", f"reverted manual changes to {what}")
     for ref in result.deletes:
         await kube.delete(ref.api_version, ref.kind, namespace, ref.name)
     for job in (result.preflight_create, result.job_create):
@@ -211,7 +220,7 @@ async def _execute(kube: Kube, body: kopf.Body, namespace: str, result: Plan) ->
             created.add(key(job))
     for event in result.events:
         if event.creates is None or event.creates in created:
-            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+            _post(body, event.type, event.reason, event.message)
 
 
 async def reconcile(
@@ -252,7 +261,9 @@ async def reconcile(
             before = find(instance.status.get("conditions"), "Degraded") or {}
             if before.get("reason") != "ChildRejected":
                 kopf.warn(body, reason="ChildRejected", message=str(exc)[:1024])
+                metrics.record_event("Warning", "ChildRejected")
             result = Plan(status=status)
+    metrics.record_status(instance.namespace, instance.name, result.status.get("conditions"))
     for field, value in result.status.items():
         if _pruned(instance.status.get(field)) != _pruned(value):
             patch.status[field] = value  # a None inside deletes that key (JSON merge patch)
@@ -282,14 +293,23 @@ def _indexes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 async def on_change(
     body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
-    await reconcile(body, patch, memo, logger, _indexes(kwargs))
+    with metrics.reconciling(
+        body.metadata.namespace or "",
+        body.metadata.name or "",
+        kwargs.get("reason", "change"),
+        kwargs.get("retry", 0),
+    ):
+        await reconcile(body, patch, memo, logger, _indexes(kwargs))
 
 
 @kopf.timer(*RESOURCE, interval=RESYNC_SECONDS)
 async def resync(
     body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
-    await reconcile(body, patch, memo, logger, _indexes(kwargs))
+    with metrics.reconciling(
+        body.metadata.namespace or "", body.metadata.name or "", "timer", kwargs.get("retry", 0)
+    ):
+        await reconcile(body, patch, memo, logger, _indexes(kwargs))
 
 
 @kopf.on.delete(*RESOURCE, optional=True)
@@ -297,3 +317,4 @@ def forget(namespace: str | None, name: str | None, memo: kopf.Memo, **_: Any) -
     # The children go with their owner through garbage collection; only the local lock is dropped.
     memo.get("locks", {}).pop((namespace or "", name or ""), None)
     memo.get("reapplied", {}).pop((namespace or "", name or ""), None)
+    metrics.forget(namespace or "", name or "")

@@ -15,7 +15,9 @@ from typing import Any, cast
 import kopf
 
 from moorage_operator import names
+from moorage_operator.exposure import forwarded_env
 from moorage_operator.keyring import KeyRing, ring_secret_content
+from moorage_operator.podspec import apply_pod_controls
 from moorage_operator.spec import AppSpec
 
 PORT = 8000
@@ -63,6 +65,11 @@ def _owned(obj: dict[str, Any], owner: Owner, *, nested: str | None = None) -> d
     kopf.adopt(obj, owner=cast(kopf.Body, owner.body()), nested=nested)
     obj["metadata"].setdefault("annotations", {})[names.ANN_APPLIED_HASH] = content_hash(obj)
     return obj
+
+
+def own(obj: dict[str, Any], owner: Owner) -> dict[str, Any]:
+    """Owner reference, namespace and applied-hash for a child built elsewhere (``reconcile.platform``)."""
+    return _owned(obj, owner)
 
 
 def _meta(name: str, owner: Owner, component: str = "server") -> dict[str, Any]:
@@ -213,6 +220,8 @@ def deployment(
     }
     if database_hash:
         spec["template"]["metadata"]["annotations"][names.ANN_DATABASE_HASH] = database_hash
+    more_env = forwarded_env(app.expose, app.config)
+    apply_pod_controls(spec["template"], app.pod, owner.name, server=True, more_env=more_env)
     if app.autoscaling is None:
         spec["replicas"] = app.replicas  # with an HPA the field is left to the autoscaler
     meta = _meta(owner.name, owner)
@@ -266,7 +275,7 @@ def migration_job(
     if attempt_key:
         meta["annotations"] |= {names.ANN_ATTEMPT: str(attempt), names.ANN_ATTEMPT_KEY: attempt_key}
     pod_labels = names.child_labels(owner.name, "migration")
-    obj = {
+    obj: dict[str, Any] = {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": meta,
@@ -313,6 +322,7 @@ def migration_job(
             },
         },
     }
+    apply_pod_controls(obj["spec"]["template"], app.pod, owner.name, server=False)
     return _owned(obj, owner)
 
 
@@ -331,7 +341,7 @@ def preflight_job(app: AppSpec, owner: Owner, *, image: str) -> dict[str, Any]:
     meta = _meta(names.preflight_job_name(owner.name, image, config_hash), owner, "preflight")
     meta["annotations"] = {names.ANN_IMAGE: image, names.ANN_CONFIG_HASH: config_hash}
     inline = [{"name": k, "value": v} for k, v in sorted(app.config.items())]
-    obj = {
+    obj: dict[str, Any] = {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": meta,
@@ -362,4 +372,7 @@ def preflight_job(app: AppSpec, owner: Owner, *, image: str) -> dict[str, Any]:
             },
         },
     }
+    # The serving pods' identity, pull secrets, scheduling and env: the check sees what they would get.
+    more_env = forwarded_env(app.expose, app.config)
+    apply_pod_controls(obj["spec"]["template"], app.pod, owner.name, server=False, more_env=more_env)
     return _owned(obj, owner)

@@ -13,6 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 from moorage_operator.durations import parse_duration
+from moorage_operator.exposure import Exposure, parse_exposure
+from moorage_operator.netpol import NetworkPolicySpec, parse_network_policy
+from moorage_operator.podspec import PodControls, parse_pod_controls
 
 DEFAULT_REPLICAS = 2
 DEFAULT_ROTATION_INTERVAL = "720h"
@@ -83,6 +86,9 @@ class AppSpec:
     paused: bool = False
     image_pull_policy: str = "IfNotPresent"
     rollout: Rollout = Rollout()
+    pod: PodControls = field(default_factory=PodControls)
+    expose: Exposure | None = None
+    network_policy: NetworkPolicySpec | None = None
 
 
 def migration_inputs(app: AppSpec, retry: str | None) -> str:
@@ -162,6 +168,13 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
     if rotation.grace_period >= rotation.interval:
         raise InvalidSpec("InvalidSpec", "spec.secretRotation.gracePeriod must be shorter than interval")
 
+    try:
+        pod = parse_pod_controls(spec, frozenset(config))
+        expose = parse_exposure(spec.get("expose"))
+        network_policy = parse_network_policy(spec.get("networkPolicy"))
+    except ValueError as exc:
+        raise InvalidSpec("InvalidSpec", str(exc)) from exc
+
     return AppSpec(
         image=image,
         database=db_ref,
@@ -179,6 +192,9 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
                 (spec.get("rollout") or {}).get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE)
             )
         ),
+        pod=pod,
+        expose=expose,
+        network_policy=network_policy,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.charts.helm import OPERATOR_CHART, Manifest, find, kinds, render
+from tests.charts.helm import OPERATOR_CHART, Manifest, find, kinds, render, render_error
 
 FULLNAME = "op-moorage-operator"
 CRD = OPERATOR_CHART / "crds" / "appinstances.apps.moorage.dev.yaml"
@@ -15,6 +15,10 @@ MANAGED = {
     "secrets",
     "configmaps",
     "services",
+    "serviceaccounts",
+    "ingresses",
+    "networkpolicies",
+    "httproutes",
     "deployments",
     "horizontalpodautoscalers",
     "poddisruptionbudgets",
@@ -49,11 +53,11 @@ def test_deployment_runs_one_kopf_with_recreate_and_health_probes(default: list[
     assert operator["command"] == ["python", "-m", "moorage_operator"]
     assert operator["args"] == ["--standalone"]
     env = {e["name"]: e.get("value") for e in operator["env"]}
-    assert env["MOORAGE_WATCH_NAMESPACES"] == ""  # every namespace
+    assert env["MOORAGE_WATCH_NAMESPACES"] == "moorage-system"  # the release namespace only
     assert env["MOORAGE_LIVENESS"] == "http://0.0.0.0:8080/healthz"
     assert operator["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert operator["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
-    assert operator["ports"] == [{"name": "health", "containerPort": 8080, "protocol": "TCP"}]
+    assert operator["ports"][0] == {"name": "health", "containerPort": 8080, "protocol": "TCP"}
     assert spec["serviceAccountName"] == FULLNAME
     assert operator["image"] == "moorage/operator:0.1.0"
 
@@ -70,9 +74,27 @@ def test_security_context_matches_the_app_chart(default: list[Manifest]) -> None
     assert {"name": "tmp", "mountPath": "/tmp"} in spec["containers"][0]["volumeMounts"]
 
 
-def test_cluster_wide_rbac_is_least_privilege(default: list[Manifest]) -> None:
-    assert "Role" not in kinds(default)
-    manager = rules(find(default, "ClusterRole", FULLNAME))
+def test_default_rbac_is_a_role_in_the_release_namespace_only(default: list[Manifest]) -> None:
+    roles = [m for m in default if m["kind"] == "Role"]
+    placed = [(r["metadata"]["name"], r["metadata"]["namespace"]) for r in roles]
+    assert placed == [(FULLNAME, "moorage-system")]
+    [binding] = [m for m in default if m["kind"] == "RoleBinding"]
+    assert binding["metadata"]["namespace"] == "moorage-system"
+    subject = {"kind": "ServiceAccount", "name": FULLNAME, "namespace": "moorage-system"}
+    assert binding["subjects"] == [subject]
+    # Nothing it manages is granted cluster-wide: only the read-only framework ClusterRole remains.
+    assert [m["metadata"]["name"] for m in default if m["kind"] == "ClusterRole"] == [f"{FULLNAME}-framework"]
+    framework = rules(find(default, "ClusterRole", f"{FULLNAME}-framework"))
+    assert framework == {"customresourcedefinitions": {"list", "watch"}, "namespaces": {"list", "watch"}}
+    assert "secrets" in rules(roles[0])
+
+
+def test_cluster_wide_rbac_is_opt_in_and_least_privilege() -> None:
+    manifests = render_op(clusterWide="true")
+    assert "Role" not in kinds(manifests)
+    operator = find(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "MOORAGE_WATCH_NAMESPACES", "value": ""} in operator["env"]  # every namespace
+    manager = rules(find(manifests, "ClusterRole", FULLNAME))
     assert set(manager) >= MANAGED
     for resource in MANAGED:
         assert manager[resource] == {"get", "list", "watch", "create", "update", "patch", "delete"}
@@ -81,14 +103,19 @@ def test_cluster_wide_rbac_is_least_privilege(default: list[Manifest]) -> None:
     assert manager["appinstances/status"] == {"get", "patch", "update"}
     assert manager["events"] == {"create", "patch"}
     assert "kopfpeerings" not in manager  # --standalone: no peering
-    framework = rules(find(default, "ClusterRole", f"{FULLNAME}-framework"))
+    framework = rules(find(manifests, "ClusterRole", f"{FULLNAME}-framework"))
     assert framework == {"customresourcedefinitions": {"list", "watch"}}
-    every_rule = [r for m in default if m["kind"] == "ClusterRole" for r in m["rules"]]
+    every_rule = [r for m in manifests if m["kind"] == "ClusterRole" for r in m["rules"]]
     assert not [r for r in every_rule if "*" in r["verbs"] or "*" in r["resources"] or "*" in r["apiGroups"]]
-    binding = find(default, "ClusterRoleBinding", FULLNAME)
+    binding = find(manifests, "ClusterRoleBinding", FULLNAME)
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": FULLNAME, "namespace": "moorage-system"}
     ]
+
+
+def test_cluster_wide_with_a_namespace_list_is_refused() -> None:
+    error = render_error(OPERATOR_CHART, set_values={"clusterWide": "true", "watchNamespaces[0]": "team-a"})
+    assert "watchNamespaces" in error
 
 
 def test_namespaced_rbac_by_value() -> None:
@@ -139,7 +166,9 @@ def test_the_crd_ships_from_crds_only(default: list[Manifest]) -> None:
 
 def test_peering_creates_the_peering_object_the_operator_names() -> None:
     assert not {"ClusterKopfPeering", "KopfPeering"} & set(kinds(render_op()))
-    manifests = render_op(**{"peering.enabled": "true", "peering.name": "team-ops"})
+    namespaced = render_op(**{"peering.enabled": "true", "peering.name": "team-ops"})
+    assert find(namespaced, "KopfPeering", "team-ops")["metadata"]["namespace"] == "moorage-system"
+    manifests = render_op(**{"peering.enabled": "true", "peering.name": "team-ops", "clusterWide": "true"})
     assert find(manifests, "ClusterKopfPeering", "team-ops")
     assert "KopfPeering" not in kinds(manifests)
     operator = find(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
@@ -150,7 +179,12 @@ def test_peering_creates_the_peering_object_the_operator_names() -> None:
 def test_network_policy_allows_only_dns_and_the_api_server(default: list[Manifest]) -> None:
     policy = find(default, "NetworkPolicy")["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    assert "ingress" not in policy
+    assert policy["ingress"] == [{"ports": [{"port": "metrics", "protocol": "TCP"}]}]  # nothing else in
+    scrapers = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    label = "kubernetes\\.io/metadata\\.name"
+    limited = render_op(**{f"metrics.scrapeFrom[0].namespaceSelector.matchLabels.{label}": "monitoring"})
+    assert find(limited, "NetworkPolicy")["spec"]["ingress"][0]["from"] == scrapers
+    assert "ingress" not in find(render_op(**{"metrics.enabled": "false"}), "NetworkPolicy")["spec"]
     ports: list[Any] = [p["port"] for rule in policy["egress"] for p in rule["ports"]]
     assert ports == [53, 53, 443, 6443]
     assert "NetworkPolicy" not in kinds(render_op(**{"networkPolicy.enabled": "false"}))
@@ -167,3 +201,37 @@ def test_image_digest_and_extra_args() -> None:
     operator = find(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert operator["image"] == "registry.example.com/moorage/operator@sha256:" + "a" * 64
     assert operator["args"] == ["--standalone", "--verbose"]
+
+
+def test_metrics_endpoint_service_and_optional_service_monitor(default: list[Manifest]) -> None:
+    operator = find(default, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "MOORAGE_METRICS_PORT", "value": "8081"} in operator["env"]
+    assert {"name": "metrics", "containerPort": 8081, "protocol": "TCP"} in operator["ports"]
+    service = find(default, "Service", f"{FULLNAME}-metrics")
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 8081, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    assert service["spec"]["selector"] == find(default, "Deployment")["spec"]["selector"]["matchLabels"]
+    assert "ServiceMonitor" not in kinds(default)
+    monitored = render_op(
+        **{"metrics.serviceMonitor.enabled": "true", "metrics.serviceMonitor.labels.release": "kps"}
+    )
+    monitor = find(monitored, "ServiceMonitor", FULLNAME)
+    assert monitor["metadata"]["labels"]["release"] == "kps"
+    assert monitor["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
+    ]
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["moorage-system"]}
+
+
+def test_metrics_can_be_turned_off() -> None:
+    manifests = render_op(**{"metrics.enabled": "false"})
+    assert not [m for m in manifests if m["kind"] == "Service"]
+    operator = find(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "MOORAGE_METRICS_PORT", "value": ""} in operator["env"]  # not served
+    assert [p["name"] for p in operator["ports"]] == ["health"]
+    error = render_error(
+        OPERATOR_CHART, set_values={"metrics.enabled": "false", "metrics.serviceMonitor.enabled": "true"}
+    )
+    assert "metrics" in error

@@ -40,6 +40,9 @@ INVALID: list[tuple[Path, dict[str, str], str]] = [
     (OPERATOR_CHART, {"rbac.create": "maybe"}, "/rbac/create"),
     (OPERATOR_CHART, {"healthPort": "80"}, "/healthPort"),
     (OPERATOR_CHART, {"peering.enable": "true"}, "enable"),
+    (OPERATOR_CHART, {"clusterWide": "yes"}, "/clusterWide"),
+    (OPERATOR_CHART, {"metrics.port": "80"}, "/metrics/port"),
+    (OPERATOR_CHART, {"metrics.serviceMonitor.interval": "often"}, "/metrics/serviceMonitor/interval"),
 ]
 
 

@@ -139,7 +139,15 @@ def test_create_becomes_ready(namespace: str, operator: Operator) -> None:
     assert condition(obj, "Degraded")["status"] == "False"
     assert condition(obj, "Ready")["observedGeneration"] == obj["metadata"]["generation"]
     assert status["activeKeyId"] == kid(ring_secret(namespace, "alpha")["SECRET_KEY"])
-    for kind in ("deployment", "service", "configmap", "secret", "poddisruptionbudget", "job"):
+    for kind in (
+        "deployment",
+        "service",
+        "configmap",
+        "secret",
+        "poddisruptionbudget",
+        "job",
+        "serviceaccount",
+    ):
         children = owned(namespace, kind, "alpha")
         assert children, kind
         assert all(c["metadata"]["ownerReferences"][0]["uid"] == obj["metadata"]["uid"] for c in children)

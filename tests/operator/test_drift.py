@@ -17,7 +17,7 @@ def test_the_drift_check_reapplies_every_unchanged_child_quietly() -> None:
     assert not result.applies
     assert not result.events
     kinds = sorted(r.desired["kind"] for r in result.reapplies)
-    assert kinds == ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service"]
+    assert kinds == ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"]
     assert not plan(world.instance(), world.observed(), NOW).reapplies
 
 

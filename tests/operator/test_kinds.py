@@ -14,6 +14,7 @@ from moorage_operator.kube import collection_path
 from moorage_operator.reconcile import Observed
 from moorage_operator.reconcile.kinds import CHILDREN, INSTANCE, READ_ONLY
 
+from tests.charts.helm import KUBE_VERSION
 from tests.tools import locate_tool
 
 from .conftest import ROOT
@@ -24,7 +25,15 @@ def _rules(values: list[str]) -> list[dict[str, Any]]:
     if helm is None:
         pytest.skip("helm is not installed: run cluster/tools.sh")
     rendered = subprocess.run(
-        [helm, "template", "rbac", str(ROOT / "charts" / "moorage-operator"), *values],
+        [
+            helm,
+            "template",
+            "rbac",
+            str(ROOT / "charts" / "moorage-operator"),
+            "--kube-version",
+            KUBE_VERSION,
+            *values,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -44,7 +53,11 @@ def _granted(rules: list[dict[str, Any]], group: str, plural: str) -> set[str]:
     return verbs
 
 
-@pytest.mark.parametrize("values", [[], ["--set", "watchNamespaces={team-a}"]], ids=["cluster", "namespaced"])
+@pytest.mark.parametrize(
+    "values",
+    [["--set", "clusterWide=true"], [], ["--set", "watchNamespaces={team-a}"]],
+    ids=["cluster", "release-namespace", "namespaced"],
+)
 def test_chart_grants_exactly_what_the_table_needs(values: list[str]) -> None:
     rules = _rules(values)
     for kind in (*CHILDREN, *READ_ONLY):

@@ -9,6 +9,7 @@ from typing import Any
 from moorage_operator import names
 from moorage_operator.conditions import find
 from moorage_operator.reconcile import Instance, Observed, Plan, plan
+from moorage_operator.reconcile.kinds import CHILDREN
 
 from .conftest import NOW, spec
 
@@ -52,17 +53,15 @@ class World:
         return None
 
     def observed(self) -> Observed:
-        return Observed(
-            keyring=self.get("Secret"),
-            config_map=self.get("ConfigMap"),
-            service=self.get("Service"),
-            deployment=self.get("Deployment"),
-            autoscaler=self.get("HorizontalPodAutoscaler"),
-            disruption_budget=self.get("PodDisruptionBudget"),
-            jobs=[o for (k, _), o in self.objects.items() if k == "Job"],
-            database_secret_present=self.db_present,
-            job_failure_message=self.failure_message,
-        )
+        observed = Observed(database_secret_present=self.db_present, job_failure_message=self.failure_message)
+        for kind in CHILDREN:  # as the handlers fill it: one field per kind of child
+            if kind.name is None:
+                setattr(
+                    observed, kind.field or "", [o for (k, _), o in self.objects.items() if k == kind.kind]
+                )
+            else:
+                setattr(observed, kind.field or "", self.get(kind.kind, kind.name("shop")))
+        return observed
 
     def step(self, at: datetime | None = None) -> Plan:
         self.now = at or self.now

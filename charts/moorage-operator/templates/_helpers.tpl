@@ -54,6 +54,22 @@ annotations:
 {{- end }}
 {{- end }}
 
+{{/*
+The namespaces the operator watches, comma-separated; empty means every namespace (clusterWide).
+Default: the release namespace only.
+*/}}
+{{- define "moorage-operator.watchNamespaces" -}}
+{{- if .Values.clusterWide }}
+{{- if .Values.watchNamespaces }}
+{{- fail "clusterWide=true watches every namespace: leave watchNamespaces empty" }}
+{{- end }}
+{{- else if .Values.watchNamespaces }}
+{{- join "," .Values.watchNamespaces }}
+{{- else }}
+{{- .Release.Namespace }}
+{{- end }}
+{{- end }}
+
 {{- define "moorage-operator.image" -}}
 {{- $repo := .Values.image.repository }}
 {{- if .Values.image.registry }}
@@ -82,7 +98,8 @@ Read-only access to Pods is for the migration Job's failure message.
   resources: ["appinstances/finalizers"]
   verbs: ["update"]
 - apiGroups: [""]
-  resources: ["secrets", "configmaps", "services"]
+  # serviceaccounts: the per-instance, token-less one its pods run as
+  resources: ["secrets", "configmaps", "services", "serviceaccounts"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: ["apps"]
   resources: ["deployments"]
@@ -92,6 +109,14 @@ Read-only access to Pods is for the migration Job's failure message.
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["networking.k8s.io"]
+  # spec.expose (Ingress) and spec.networkPolicy
+  resources: ["ingresses", "networkpolicies"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["gateway.networking.k8s.io"]
+  # spec.expose (HTTPRoute)
+  resources: ["httproutes"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: ["batch"]
   resources: ["jobs"]

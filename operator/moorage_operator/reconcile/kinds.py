@@ -52,6 +52,11 @@ CHILDREN: tuple[Kind, ...] = (
     Kind("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers", WRITE, "autoscaler", _same),
     Kind("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets", WRITE, "disruption_budget", _same),
     Kind("Job", "batch/v1", "jobs", WRITE, "jobs"),
+    # The pods' identity, the exposure and the NetworkPolicies (the serving pods' and the Jobs').
+    Kind("ServiceAccount", "v1", "serviceaccounts", WRITE, "service_account", _same),
+    Kind("Ingress", "networking.k8s.io/v1", "ingresses", WRITE, "ingress", _same),
+    Kind("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes", WRITE, "http_route", _same),
+    Kind("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", WRITE, "network_policies"),
 )
 # Read, never owned: the migration pods' termination messages.
 READ_ONLY: tuple[Kind, ...] = (Kind("Pod", "v1", "pods", READ),)

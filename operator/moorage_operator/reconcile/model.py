@@ -47,6 +47,10 @@ class Observed:
     autoscaler: Mapping[str, Any] | None = None
     disruption_budget: Mapping[str, Any] | None = None
     jobs: Sequence[Mapping[str, Any]] = ()
+    service_account: Mapping[str, Any] | None = None
+    ingress: Mapping[str, Any] | None = None
+    http_route: Mapping[str, Any] | None = None
+    network_policies: Sequence[Mapping[str, Any]] = ()
     database_secret_present: bool | None = None  # None: not checked
     database_secret_hash: str | None = None  # None: not read this time (the pods keep the one they have)
     rejected: str | None = None  # the API server refused a child the spec produced (e.g. limits < requests)

@@ -20,6 +20,7 @@ from moorage_operator.reconcile.jobs import job_failures, job_named, job_state
 from moorage_operator.reconcile.keys import observe_keyring, plan_keyring
 from moorage_operator.reconcile.migration import plan_migration, wanted_job_name
 from moorage_operator.reconcile.model import Instance, Notes, Observed, Outcome, Plan, Reads, truncate
+from moorage_operator.reconcile.platform import plan_platform
 from moorage_operator.reconcile.preflight import plan_preflight, wanted_preflight
 from moorage_operator.reconcile.rollout import observe_rollout, plan_deployment
 from moorage_operator.reconcile.supporting import plan_supporting
@@ -69,13 +70,15 @@ def plan(instance: Instance, observed: Observed, now: datetime, *, reapply: bool
     db_missing = database_missing(observed)
     preflight = plan_preflight(instance, app, observed, owner)
     held = replace(app, config=preflight.config)  # what the ConfigMap and the pods may get now
+    # Before the Deployment and the Jobs: their pods run as the ServiceAccount this applies.
+    platform = plan_platform(held, observed, owner, reapply=reapply)
     supporting = plan_supporting(held, observed, owner, reapply=reapply)
     migration = plan_migration(instance, app, observed, owner, now, db_missing=db_missing)
     deployment = plan_deployment(
         held, observed, owner, keys.ring, target=migration.target, db_missing=db_missing, reapply=reapply
     )
     rollout = observe_rollout(instance, app, observed, target=migration.target, pending=deployment.pending)
-    steps = (keys, checked, preflight, supporting, migration, deployment, rollout)
+    steps = (keys, checked, preflight, platform, supporting, migration, deployment, rollout)
     return merge(instance, steps, now, serving=rollout.running_image)
 
 
