@@ -14,9 +14,9 @@ import httpx
 import pytest
 from kopf.testing import KopfRunner
 
-from tests.kube import kubectl
+from tests.kube import apply, kubectl, kubectl_json, wait_for
 
-from .cluster import apply, free_port, get_json, instance_manifest, operator_namespace, wait_for
+from .cluster import free_port, instance_manifest, operator_namespace
 from .exposition import lint, samples, value
 
 pytestmark = pytest.mark.cluster
@@ -71,7 +71,7 @@ def test_metrics_lint_clean_and_count_the_reconciles_we_caused(namespace: str, m
         apply(instance_manifest(namespace, name))
 
     def degraded_both() -> bool:
-        items = get_json("-n", namespace, "appinstances")["items"]
+        items = kubectl_json("-n", namespace, "appinstances")["items"]
         reasons = [
             c.get("reason")
             for item in items

@@ -16,17 +16,10 @@ import httpx
 import pytest
 from kopf.testing import KopfRunner
 
-from tests.kube import kubectl
+from tests.images import SERVICE_IMAGE
+from tests.kube import apply, kubectl, kubectl_json, wait_for
 
-from .cluster import (
-    SERVICE_IMAGE,
-    apply,
-    get_json,
-    instance_manifest,
-    operator_namespace,
-    start_database,
-    wait_for,
-)
+from .cluster import instance_manifest, operator_namespace, start_database
 from .test_cluster_operator import describe, events, server_pods, wait_ready
 
 pytestmark = pytest.mark.cluster
@@ -79,7 +72,7 @@ def operator(namespace: str) -> Iterator[None]:
 
 
 def workers() -> list[str]:
-    nodes = get_json("nodes")["items"]
+    nodes = kubectl_json("nodes")["items"]
     return sorted(
         n["metadata"]["name"]
         for n in nodes
@@ -114,7 +107,7 @@ def probe_pod(namespace: str, name: str, target: str, labels: dict[str, str]) ->
     apply(pod)
 
     def finished() -> bool:
-        phase = get_json("-n", namespace, "pod", name).get("status", {}).get("phase")
+        phase = kubectl_json("-n", namespace, "pod", name).get("status", {}).get("phase")
         return phase in ("Succeeded", "Failed")
 
     wait_for(f"probe {name}", finished, timeout=120)
@@ -167,7 +160,7 @@ def test_pull_secret_node_selector_and_tolerations_land_on_the_intended_worker(
             timeout=300,
             describe=lambda: describe(namespace, "placed"),
         )
-        unscheduled = get_json("-n", namespace, "pod", "untolerated")
+        unscheduled = kubectl_json("-n", namespace, "pod", "untolerated")
         conditions = {c["type"]: c for c in unscheduled["status"].get("conditions") or []}
         assert conditions["PodScheduled"]["status"] == "False", unscheduled["status"]
         assert conditions["PodScheduled"]["reason"] == "Unschedulable"
@@ -181,10 +174,10 @@ def test_pull_secret_node_selector_and_tolerations_land_on_the_intended_worker(
         assert fields["tolerations"][0] in pod["spec"]["tolerations"]
         assert pod["spec"]["serviceAccountName"] == "placed"
         assert pod["spec"]["automountServiceAccountToken"] is False
-    account = get_json("-n", namespace, "serviceaccount", "placed")
+    account = kubectl_json("-n", namespace, "serviceaccount", "placed")
     assert account["automountServiceAccountToken"] is False
     # The migration Job ran under the same controls: it had to land on the tainted worker too.
-    jobs = get_json(
+    jobs = kubectl_json(
         "-n",
         namespace,
         "pods",
@@ -214,7 +207,7 @@ def test_exposed_instance_answers_crud_and_its_policy_admits_only_the_controller
     assert obj["status"]["url"] == f"http://{host}/"
     assert f"http://{host}/" in kubectl("-n", namespace, "get", "appinstance", "web")  # the URL column
     assert "Exposed" in events(namespace, "web")
-    assert get_json("-n", namespace, "ingress", "web")["spec"]["rules"][0]["host"] == host
+    assert kubectl_json("-n", namespace, "ingress", "web")["spec"]["rules"][0]["host"] == host
     pod_env = {
         e["name"]: e.get("value") for e in server_pods(namespace, "web")[0]["spec"]["containers"][0]["env"]
     }
@@ -256,7 +249,7 @@ def test_exposed_instance_answers_crud_and_its_policy_admits_only_the_controller
     wait_for(
         "the Ingress and NetworkPolicy to be collected",
         lambda: (
-            not get_json("-n", namespace, "ingress,networkpolicy", "-l", "apps.moorage.dev/instance=web")[
+            not kubectl_json("-n", namespace, "ingress,networkpolicy", "-l", "apps.moorage.dev/instance=web")[
                 "items"
             ]
         ),

@@ -15,9 +15,9 @@ import pytest
 from moorage_operator import names
 
 from tests.charts.helm import OPERATOR_CHART, helm
-from tests.kube import CONTEXT, kubectl
+from tests.kube import CONTEXT, apply, kubectl, kubectl_json, wait_for
 
-from .cluster import apply, cluster_available, get_json, install_crd, instance_manifest, wait_for
+from .cluster import cluster_available, install_crd, instance_manifest
 
 pytestmark = pytest.mark.cluster
 
@@ -88,7 +88,7 @@ def test_its_service_account_reaches_only_the_release_namespace(installed: Insta
         assert not can_i(installed, "get", "secrets", namespace)
         assert not can_i(installed, "create", "deployments.apps", namespace)
         assert not can_i(installed, "create", "jobs.batch", namespace)
-    env = get_json("-n", installed.namespace, "deployment", f"{installed.release}-moorage-operator")
+    env = kubectl_json("-n", installed.namespace, "deployment", f"{installed.release}-moorage-operator")
     container = env["spec"]["template"]["spec"]["containers"][0]
     assert {"name": "MOORAGE_WATCH_NAMESPACES", "value": installed.namespace} in container["env"]
 
@@ -99,13 +99,13 @@ def test_an_instance_elsewhere_is_left_alone(installed: Installed) -> None:
     apply(instance_manifest(installed.elsewhere, "there"))
 
     def handled() -> bool:
-        status = get_json("-n", installed.namespace, "appinstance", "here").get("status") or {}
+        status = kubectl_json("-n", installed.namespace, "appinstance", "here").get("status") or {}
         return bool(status.get("conditions"))
 
     wait_for("the watched instance to get conditions", handled, timeout=180)
     # The watched one was handled after both existed, so the operator had every chance to act on both.
-    there = get_json("-n", installed.elsewhere, "appinstance", "there")
+    there = kubectl_json("-n", installed.elsewhere, "appinstance", "there")
     assert "status" not in there or not there["status"].get("conditions")
     assert not there["metadata"].get("finalizers")
-    children = get_json("-n", installed.elsewhere, "all,secrets,configmaps", "-l", MANAGED)["items"]
+    children = kubectl_json("-n", installed.elsewhere, "all,secrets,configmaps", "-l", MANAGED)["items"]
     assert children == []
