@@ -71,7 +71,7 @@ def test_metrics_lint_clean_and_count_the_reconciles_we_caused(namespace: str, m
         apply(instance_manifest(namespace, name))
 
     def degraded_both() -> bool:
-        items = kubectl_json("-n", namespace, "appinstances")["items"]
+        items = kubectl_json("get", "-n", namespace, "appinstances")["items"]
         reasons = [
             c.get("reason")
             for item in items

@@ -72,7 +72,7 @@ def operator(namespace: str) -> Iterator[None]:
 
 
 def workers() -> list[str]:
-    nodes = kubectl_json("nodes")["items"]
+    nodes = kubectl_json("get", "nodes")["items"]
     return sorted(
         n["metadata"]["name"]
         for n in nodes
@@ -107,7 +107,7 @@ def probe_pod(namespace: str, name: str, target: str, labels: dict[str, str]) ->
     apply(pod)
 
     def finished() -> bool:
-        phase = kubectl_json("-n", namespace, "pod", name).get("status", {}).get("phase")
+        phase = kubectl_json("get", "-n", namespace, "pod", name).get("status", {}).get("phase")
         return phase in ("Succeeded", "Failed")
 
     wait_for(f"probe {name}", finished, timeout=120)
@@ -160,7 +160,7 @@ def test_pull_secret_node_selector_and_tolerations_land_on_the_intended_worker(
             timeout=300,
             describe=lambda: describe(namespace, "placed"),
         )
-        unscheduled = kubectl_json("-n", namespace, "pod", "untolerated")
+        unscheduled = kubectl_json("get", "-n", namespace, "pod", "untolerated")
         conditions = {c["type"]: c for c in unscheduled["status"].get("conditions") or []}
         assert conditions["PodScheduled"]["status"] == "False", unscheduled["status"]
         assert conditions["PodScheduled"]["reason"] == "Unschedulable"
@@ -174,10 +174,11 @@ def test_pull_secret_node_selector_and_tolerations_land_on_the_intended_worker(
         assert fields["tolerations"][0] in pod["spec"]["tolerations"]
         assert pod["spec"]["serviceAccountName"] == "placed"
         assert pod["spec"]["automountServiceAccountToken"] is False
-    account = kubectl_json("-n", namespace, "serviceaccount", "placed")
+    account = kubectl_json("get", "-n", namespace, "serviceaccount", "placed")
     assert account["automountServiceAccountToken"] is False
     # The migration Job ran under the same controls: it had to land on the tainted worker too.
     jobs = kubectl_json(
+        "get",
         "-n",
         namespace,
         "pods",
@@ -207,7 +208,7 @@ def test_exposed_instance_answers_crud_and_its_policy_admits_only_the_controller
     assert obj["status"]["url"] == f"http://{host}/"
     assert f"http://{host}/" in kubectl("-n", namespace, "get", "appinstance", "web")  # the URL column
     assert "Exposed" in events(namespace, "web")
-    assert kubectl_json("-n", namespace, "ingress", "web")["spec"]["rules"][0]["host"] == host
+    assert kubectl_json("get", "-n", namespace, "ingress", "web")["spec"]["rules"][0]["host"] == host
     pod_env = {
         e["name"]: e.get("value") for e in server_pods(namespace, "web")[0]["spec"]["containers"][0]["env"]
     }
@@ -249,9 +250,9 @@ def test_exposed_instance_answers_crud_and_its_policy_admits_only_the_controller
     wait_for(
         "the Ingress and NetworkPolicy to be collected",
         lambda: (
-            not kubectl_json("-n", namespace, "ingress,networkpolicy", "-l", "apps.moorage.dev/instance=web")[
-                "items"
-            ]
+            not kubectl_json(
+                "get", "-n", namespace, "ingress,networkpolicy", "-l", "apps.moorage.dev/instance=web"
+            )["items"]
         ),
         timeout=120,
     )

@@ -56,7 +56,7 @@ def ready(namespace: str, operator: Operator) -> dict[str, Any]:
 
 
 def event_list(namespace: str) -> list[dict[str, Any]]:
-    listed = kubectl_json("-n", namespace, "events", "--field-selector", f"involvedObject.name={NAME}")
+    listed = kubectl_json("get", "-n", namespace, "events", "--field-selector", f"involvedObject.name={NAME}")
     items: list[dict[str, Any]] = sorted(listed["items"], key=lambda e: e["metadata"]["creationTimestamp"])
     return items
 
@@ -88,7 +88,7 @@ def test_drift_is_reverted(namespace: str, ready: dict[str, Any]) -> None:
     kubectl("-n", namespace, "set", "env", f"deployment/{NAME}", "SMUGGLED=1")
 
     def reverted() -> bool:
-        dep = kubectl_json("-n", namespace, "deployment", NAME)
+        dep = kubectl_json("get", "-n", namespace, "deployment", NAME)
         env = dep["spec"]["template"]["spec"]["containers"][0].get("env") or []
         return dep["spec"]["replicas"] == 1 and all(e["name"] != "SMUGGLED" for e in env)
 
@@ -109,7 +109,7 @@ def test_invalid_config_is_refused_and_nothing_rolls(
     namespace: str, ready: dict[str, Any], kstatus_bin: Path
 ) -> None:
     pods_before = sorted(p["metadata"]["uid"] for p in server_pods(namespace, NAME))
-    template_before = kubectl_json("-n", namespace, "deployment", NAME)["spec"]["template"]
+    template_before = kubectl_json("get", "-n", namespace, "deployment", NAME)["spec"]["template"]
     config = [*ready["spec"].get("config", []), {"name": "LOG_LEVEL", "value": "NOPE"}]
     start = time.monotonic()
     patch_instance(namespace, {"spec": {"config": config}})
@@ -127,9 +127,9 @@ def test_invalid_config_is_refused_and_nothing_rolls(
     assert kstatus(kstatus_bin, obj)[0] == "Failed"
     assert argocd_health(obj)[0] == "Degraded"
     time.sleep(10)  # let a wrong rollout show itself, were there one
-    assert kubectl_json("-n", namespace, "deployment", NAME)["spec"]["template"] == template_before
+    assert kubectl_json("get", "-n", namespace, "deployment", NAME)["spec"]["template"] == template_before
     assert sorted(p["metadata"]["uid"] for p in server_pods(namespace, NAME)) == pods_before
-    cm = kubectl_json("-n", namespace, "configmap", names.config_name(NAME))
+    cm = kubectl_json("get", "-n", namespace, "configmap", names.config_name(NAME))
     assert cm["data"].get("LOG_LEVEL") != "NOPE"
     # The corrected spec starts over and settles.
     patch_instance(namespace, {"spec": {"config": ready["spec"].get("config", [])}})
@@ -177,7 +177,7 @@ def test_a_rotated_database_secret_rolls_the_pods(
     assert messages(namespace, "DatabaseSecretChanged")
     every_event = json.dumps(event_list(namespace))
     assert DB_VALUE not in every_event
-    template = kubectl_json("-n", namespace, "deployment", NAME)["spec"]["template"]
+    template = kubectl_json("get", "-n", namespace, "deployment", NAME)["spec"]["template"]
     assert DB_VALUE not in json.dumps(template)
     assert template["metadata"]["annotations"][names.ANN_DATABASE_HASH]
 
@@ -186,7 +186,11 @@ def test_a_migration_on_a_stopped_database_heals_on_its_own(namespace: str, read
     kubectl("-n", namespace, "scale", "deployment/example-db", "--replicas=0")
     wait_for(
         "the database to stop",
-        lambda: not kubectl_json("-n", namespace, "pods", "-l", "app.kubernetes.io/name=example-db")["items"],
+        lambda: (
+            not kubectl_json("get", "-n", namespace, "pods", "-l", "app.kubernetes.io/name=example-db")[
+                "items"
+            ]
+        ),
         timeout=120,
     )
     start = time.monotonic()

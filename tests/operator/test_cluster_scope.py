@@ -88,7 +88,9 @@ def test_its_service_account_reaches_only_the_release_namespace(installed: Insta
         assert not can_i(installed, "get", "secrets", namespace)
         assert not can_i(installed, "create", "deployments.apps", namespace)
         assert not can_i(installed, "create", "jobs.batch", namespace)
-    env = kubectl_json("-n", installed.namespace, "deployment", f"{installed.release}-moorage-operator")
+    env = kubectl_json(
+        "get", "-n", installed.namespace, "deployment", f"{installed.release}-moorage-operator"
+    )
     container = env["spec"]["template"]["spec"]["containers"][0]
     assert {"name": "MOORAGE_WATCH_NAMESPACES", "value": installed.namespace} in container["env"]
 
@@ -99,13 +101,15 @@ def test_an_instance_elsewhere_is_left_alone(installed: Installed) -> None:
     apply(instance_manifest(installed.elsewhere, "there"))
 
     def handled() -> bool:
-        status = kubectl_json("-n", installed.namespace, "appinstance", "here").get("status") or {}
+        status = kubectl_json("get", "-n", installed.namespace, "appinstance", "here").get("status") or {}
         return bool(status.get("conditions"))
 
     wait_for("the watched instance to get conditions", handled, timeout=180)
     # The watched one was handled after both existed, so the operator had every chance to act on both.
-    there = kubectl_json("-n", installed.elsewhere, "appinstance", "there")
+    there = kubectl_json("get", "-n", installed.elsewhere, "appinstance", "there")
     assert "status" not in there or not there["status"].get("conditions")
     assert not there["metadata"].get("finalizers")
-    children = kubectl_json("-n", installed.elsewhere, "all,secrets,configmaps", "-l", MANAGED)["items"]
+    children = kubectl_json("get", "-n", installed.elsewhere, "all,secrets,configmaps", "-l", MANAGED)[
+        "items"
+    ]
     assert children == []
