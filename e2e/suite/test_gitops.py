@@ -52,7 +52,7 @@ class GitOps:
     def render(self, **set_values: str) -> list[argo.Manifest]:
         args = [f for path in self.files for f in ("-f", str(path))]
         for key, value in set_values.items():
-            args += ["--set", f"{key}={value}"]
+            args += ["--set-string", f"{key}={value}"]
         out = helm("template", RELEASE, str(APP_CHART), "-n", self.namespace, *args).stdout
         return [d for d in yaml.safe_load_all(out) if d]
 
@@ -134,7 +134,7 @@ class GitOps:
     def helm_upgrade(self, **set_values: str) -> None:
         args = [f for path in self.files for f in ("-f", str(path))]
         for key, value in set_values.items():
-            args += ["--set", f"{key}={value}"]
+            args += ["--set-string", f"{key}={value}"]
         helm_on_cluster(
             "upgrade",
             "--install",

@@ -110,7 +110,8 @@ def test_invalid_config_is_refused_and_nothing_rolls(
 ) -> None:
     pods_before = sorted(p["metadata"]["uid"] for p in server_pods(namespace, NAME))
     template_before = kubectl_json("get", "-n", namespace, "deployment", NAME)["spec"]["template"]
-    config = [*ready["spec"].get("config", []), {"name": "LOG_LEVEL", "value": "NOPE"}]
+    kept = [entry for entry in ready["spec"].get("config", []) if entry["name"] != "LOG_LEVEL"]
+    config = [*kept, {"name": "LOG_LEVEL", "value": "NOPE"}]
     start = time.monotonic()
     patch_instance(namespace, {"spec": {"config": config}})
 

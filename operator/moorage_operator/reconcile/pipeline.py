@@ -103,9 +103,9 @@ def reads(instance: Instance, observed: Observed, *, refresh: bool = False) -> R
     # The database Secret belongs to the user and is not watched: look while not Ready or on a change.
     changed = instance.status.get("observedGeneration") != instance.generation
     if refresh or changed or not is_true(instance.status.get("conditions"), "Ready"):
-        secrets = frozenset(
-            {(app.database.name, app.database.key), (app.migration_database.name, app.migration_database.key)}
-        )
+        # Only the Secret the serving pods read goes into their template: a migration-only Secret
+        # changes the migration Job, never the running pods (they must not roll while it fails).
+        secrets = frozenset({(app.database.name, app.database.key)})
     return Reads(
         database_secrets=secrets,
         migration_job=wanted_job_name(instance, app, observed.jobs),

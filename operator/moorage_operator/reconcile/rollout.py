@@ -69,12 +69,11 @@ def plan_deployment(
     desired = manifests.deployment(app, owner, image=target, ring=ring, database_hash=database_hash)
     out.pending = desired
     if running and observed.database_secret_hash and observed.database_secret_hash != running:
-        refs = sorted({app.database.name, app.migration_database.name})
         out.events.append(
             Event(
                 NORMAL,
                 "DatabaseSecretChanged",
-                f"the data of Secret {', '.join(refs)} changed: rolling the pods",
+                f"the data of Secret {app.database.name} changed: rolling the pods",
             )
         )
     if observed.deployment is not None:
