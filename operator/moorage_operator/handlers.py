@@ -162,6 +162,9 @@ async def _observe(
         }
         observed.database_secret_hash = secret_data_hash(instance.uid, wanted.database_secrets, secrets)
         observed.database_secret_present = observed.database_secret_hash is not None
+    if wanted.server_pods:
+        selector = ",".join(f"{k}={v}" for k, v in names.selector_labels(instance.name).items())
+        observed.server_pods = await kube.list("v1", "Pod", instance.namespace, selector)
     known, fetch = failure_message_to_fetch(instance, observed, wanted.migration_job)
     observed.job_failure_message = known
     if fetch and wanted.migration_job:

@@ -62,6 +62,7 @@ class Migrations:
 @dataclass(frozen=True, slots=True)
 class Rollout:
     progress_deadline_seconds: int = DEFAULT_PROGRESS_DEADLINE
+    auto_rollback: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,7 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
         backoff_limit=int(raw_mig.get("backoffLimit", DEFAULT_BACKOFF_LIMIT)),
     )
 
+    raw_rollout = spec.get("rollout") or {}
     raw_rot = spec.get("secretRotation") or {}
     rotation = Rotation(
         interval=_duration(
@@ -189,8 +191,9 @@ def parse_spec(spec: Mapping[str, Any]) -> AppSpec:
         image_pull_policy=str(spec.get("imagePullPolicy", "IfNotPresent")),
         rollout=Rollout(
             progress_deadline_seconds=int(
-                (spec.get("rollout") or {}).get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE)
-            )
+                raw_rollout.get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE)
+            ),
+            auto_rollback=bool(raw_rollout.get("autoRollback", True)),
         ),
         pod=pod,
         expose=expose,

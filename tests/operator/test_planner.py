@@ -33,6 +33,7 @@ class World:
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.db_present: bool | None = True
         self.failure_message: str | None = None
+        self.pods: list[dict[str, Any]] | None = None  # the serving pods, as the handlers read them
         self.now = NOW
 
     def instance(self) -> Instance:
@@ -53,7 +54,11 @@ class World:
         return None
 
     def observed(self) -> Observed:
-        observed = Observed(database_secret_present=self.db_present, job_failure_message=self.failure_message)
+        observed = Observed(
+            database_secret_present=self.db_present,
+            job_failure_message=self.failure_message,
+            server_pods=self.pods,
+        )
         for kind in CHILDREN:  # as the handlers fill it: one field per kind of child
             if kind.name is None:
                 setattr(
@@ -63,9 +68,9 @@ class World:
                 setattr(observed, kind.field or "", self.get(kind.kind, kind.name("shop")))
         return observed
 
-    def step(self, at: datetime | None = None) -> Plan:
+    def step(self, at: datetime | None = None, *, reapply: bool = False) -> Plan:
         self.now = at or self.now
-        result = plan(self.instance(), self.observed(), self.now)
+        result = plan(self.instance(), self.observed(), self.now, reapply=reapply)
         for obj in filter(
             None, [result.secret_create, result.secret_replace, *result.applies, result.job_create]
         ):

@@ -137,3 +137,66 @@ def test_an_instance_without_config_keeps_its_empty_config_until_checked() -> No
     assert not result.applies
     assert running_config(world) == {}
     assert not step(world).applies  # still held while the check runs
+
+
+def migrations_off_world() -> World:
+    world = World(image=IMAGE_A, migrations={"enabled": False})
+    world.step()
+    world.finish_rollout()
+    world.step()
+    assert world.condition("Ready")["status"] == "True"
+    return world
+
+
+def test_with_migrations_off_a_new_image_is_checked_before_any_pod_runs_it() -> None:
+    world = migrations_off_world()
+    world.spec = spec(image="moorage/service:2", migrations={"enabled": False})
+    world.generation = 2
+    result = step(world)
+    assert result.preflight_create is not None
+    [check] = result.preflight_create["spec"]["template"]["spec"]["containers"]
+    assert check["image"] == "moorage/service:2"
+    assert world.deployed_image() == IMAGE_A
+    assert world.condition("Ready")["reason"] == "CheckingConfig"
+    assert "serving moorage/service:1" in world.condition("Ready")["message"]
+    finish(preflight(world), ok=True)
+    step(world)
+    assert world.deployed_image() == "moorage/service:2"
+
+
+def test_a_check_that_never_ran_is_preflight_failed_not_config_invalid() -> None:
+    world = migrations_off_world()
+    world.spec = spec(image="moorage/service:never-loaded", migrations={"enabled": False})
+    world.generation = 2
+    step(world)
+    job = preflight(world)
+    job["status"] = {
+        "conditions": [
+            {
+                "type": "Failed",
+                "status": "True",
+                "reason": "DeadlineExceeded",
+                "message": "Job was active longer than specified deadline",
+            }
+        ]
+    }
+    result = step(world)
+    assert "PreflightFailed" in reasons(result)
+    assert world.condition("Stalled")["reason"] == "PreflightFailed"
+    assert "DeadlineExceeded" in world.condition("Degraded")["message"]
+    assert world.deployed_image() == IMAGE_A
+
+
+def test_a_refused_new_image_names_the_image() -> None:
+    world = migrations_off_world()
+    world.spec = spec(image="moorage/service:2", migrations={"enabled": False})
+    world.generation = 2
+    step(world)
+    finish(preflight(world), ok=False)
+    observed = world.observed()
+    observed.preflight_failure_message = REFUSAL
+    result = plan(world.instance(), observed, world.now)
+    assert "ConfigInvalid" in reasons(result)
+    world.status = result.status
+    assert world.condition("Degraded")["message"].startswith("spec.image was refused")
+    assert not [o for o in result.applies if o["kind"] == "Deployment"]

@@ -22,7 +22,13 @@ def stuck_upgrade(**overrides: object) -> World:
     assert world.deployed_image() == IMAGE_B
     dep = world.get("Deployment")
     assert dep is not None
-    dep["status"] = {**dep["status"], "conditions": [DEADLINE], "updatedReplicas": 1, "availableReplicas": 2}
+    dep["status"] = {
+        **dep["status"],
+        "observedGeneration": dep["metadata"]["generation"],
+        "conditions": [DEADLINE],
+        "updatedReplicas": 1,
+        "availableReplicas": 2,
+    }
     return world
 
 
@@ -36,7 +42,7 @@ def test_deadline_goes_into_the_deployment() -> None:
 
 
 def test_a_missed_deadline_is_rollout_failed_and_stalled() -> None:
-    world = stuck_upgrade()
+    world = stuck_upgrade(rollout={"autoRollback": False})
     result = world.step()
     assert "RolloutFailed" in reasons(result)
     for kind in ("Degraded", "Stalled", "Ready"):
@@ -47,3 +53,15 @@ def test_a_missed_deadline_is_rollout_failed_and_stalled() -> None:
     assert world.condition("Reconciling")["status"] == "False"
     assert "RolloutFailed" not in reasons(world.step())  # announced once
     assert world.status["currentImage"] == IMAGE_A  # what every replica ran last
+    assert world.deployed_image() == IMAGE_B  # autoRollback is off: nothing goes back
+    assert "autoRollback is false" in message
+
+
+def test_a_verdict_about_an_earlier_template_is_not_a_failure() -> None:
+    world = stuck_upgrade(rollout={"autoRollback": False})
+    dep = world.get("Deployment")
+    assert dep is not None
+    dep["status"]["observedGeneration"] = dep["metadata"]["generation"] - 1
+    world.step()
+    assert world.condition("Degraded")["status"] == "False"
+    assert world.condition("Reconciling")["reason"] == "RollingOut"

@@ -12,6 +12,7 @@ from typing import Any
 
 from moorage_operator import names
 from moorage_operator.keyring import KeyRing
+from moorage_operator.spec import AppSpec
 
 NORMAL = "Normal"
 WARNING = "Warning"
@@ -56,6 +57,8 @@ class Observed:
     rejected: str | None = None  # the API server refused a child the spec produced (e.g. limits < requests)
     job_failure_message: str | None = None
     preflight_failure_message: str | None = None
+    # The serving pods (old and new), read while a rollout is under way; ``None``: not read.
+    server_pods: Sequence[Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,14 @@ class KeyRingOutcome(Outcome):
 class PreflightOutcome(Outcome):
     # The config the ConfigMap and the pods get now: the new one once checked, else the running one.
     config: dict[str, str]
+    # The running image, kept while a new image (with migrations off) waits for its check.
+    hold_image: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RollbackOutcome(Outcome):
+    # The spec as the later steps must realise it: the last good image and config while rolled back.
+    app: AppSpec
 
 
 @dataclass(slots=True)
@@ -196,6 +207,8 @@ class Reads:
     migration_job: str | None = None
     # The preflight Job whose refusal to read when it failed.
     preflight_job: str | None = None
+    # The serving pods, to catch a crash-looping rollout before its deadline.
+    server_pods: bool = False
 
 
 def annotations_of(obj: Mapping[str, Any] | None) -> Mapping[str, str]:

@@ -19,10 +19,20 @@ from moorage_operator.reconcile.checks import check, database_missing
 from moorage_operator.reconcile.jobs import job_failures, job_named, job_state
 from moorage_operator.reconcile.keys import observe_keyring, plan_keyring
 from moorage_operator.reconcile.migration import plan_migration, wanted_job_name
-from moorage_operator.reconcile.model import Instance, Notes, Observed, Outcome, Plan, Reads, truncate
+from moorage_operator.reconcile.model import (
+    Instance,
+    MigrationOutcome,
+    Notes,
+    Observed,
+    Outcome,
+    Plan,
+    Reads,
+    truncate,
+)
 from moorage_operator.reconcile.platform import plan_platform
 from moorage_operator.reconcile.preflight import plan_preflight, wanted_preflight
-from moorage_operator.reconcile.rollout import observe_rollout, plan_deployment
+from moorage_operator.reconcile.rollback import plan_rollback, rollback_app
+from moorage_operator.reconcile.rollout import observe_rollout, plan_deployment, rollout_complete
 from moorage_operator.reconcile.supporting import plan_supporting
 from moorage_operator.spec import AppSpec, InvalidSpec, parse_spec
 
@@ -68,17 +78,34 @@ def plan(instance: Instance, observed: Observed, now: datetime, *, reapply: bool
     keys = plan_keyring(instance, app, observed, owner, now)
     checked = check(app, observed)
     db_missing = database_missing(observed)
-    preflight = plan_preflight(instance, app, observed, owner)
-    held = replace(app, config=preflight.config)  # what the ConfigMap and the pods may get now
+    # A failed rollout of this generation: every later step realises the last good image and config.
+    rollback = plan_rollback(instance, app, observed, now)
+    wanted = rollback.app
+    rolled_back = wanted is not app  # that revision ran here before: no check, no migration for it
+    preflight = plan_preflight(instance, wanted, observed, owner, trusted=rolled_back)
+    held = replace(wanted, config=preflight.config)  # what the ConfigMap and the pods may get now
     # Before the Deployment and the Jobs: their pods run as the ServiceAccount this applies.
     platform = plan_platform(held, observed, owner, reapply=reapply)
     supporting = plan_supporting(held, observed, owner, reapply=reapply)
-    migration = plan_migration(instance, app, observed, owner, now, db_missing=db_missing)
-    deployment = plan_deployment(
-        held, observed, owner, keys.ring, target=migration.target, db_missing=db_missing, reapply=reapply
+    migration = (
+        MigrationOutcome(target=wanted.image)
+        if rolled_back
+        else plan_migration(instance, wanted, observed, owner, now, db_missing=db_missing)
     )
-    rollout = observe_rollout(instance, app, observed, target=migration.target, pending=deployment.pending)
-    steps = (keys, checked, preflight, platform, supporting, migration, deployment, rollout)
+    target = preflight.hold_image or migration.target
+    deployment = plan_deployment(
+        held, observed, owner, keys.ring, target=target, db_missing=db_missing, reapply=reapply
+    )
+    rollout = observe_rollout(
+        instance,
+        wanted,
+        observed,
+        target=target,
+        pending=deployment.pending,
+        now=now,
+        config=None if rolled_back else held.config,
+    )
+    steps = (keys, checked, rollback, preflight, platform, supporting, migration, deployment, rollout)
     return merge(instance, steps, now, serving=rollout.running_image)
 
 
@@ -106,10 +133,12 @@ def reads(instance: Instance, observed: Observed, *, refresh: bool = False) -> R
         # Only the Secret the serving pods read goes into their template: a migration-only Secret
         # changes the migration Job, never the running pods (they must not roll while it fails).
         secrets = frozenset({(app.database.name, app.database.key)})
+    wanted = rollback_app(instance, app)
     return Reads(
         database_secrets=secrets,
-        migration_job=wanted_job_name(instance, app, observed.jobs),
-        preflight_job=wanted_preflight(instance, app, observed),
+        migration_job=wanted_job_name(instance, wanted, observed.jobs),
+        preflight_job=wanted_preflight(instance, wanted, observed, trusted=wanted is not app),
+        server_pods=observed.deployment is not None and not rollout_complete(observed.deployment),
     )
 
 

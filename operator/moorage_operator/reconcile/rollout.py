@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from moorage_operator import manifests, names
-from moorage_operator.conditions import find
 from moorage_operator.keyring import KeyRing
 from moorage_operator.reconcile.model import (
     NORMAL,
-    WARNING,
     Event,
     Instance,
     JsonPatch,
@@ -21,17 +20,9 @@ from moorage_operator.reconcile.model import (
     annotations_of,
     apply_child,
     needs_apply,
-    truncate,
 )
+from moorage_operator.reconcile.rollback import Revision, last_good
 from moorage_operator.spec import AppSpec
-
-
-def _deadline_exceeded(dep: Mapping[str, Any] | None) -> str | None:
-    """The Deployment controller's verdict that the rollout missed its progress deadline."""
-    for cond in ((dep or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            return str(cond.get("message") or "ProgressDeadlineExceeded")
-    return None
 
 
 def rollout_complete(dep: Mapping[str, Any] | None) -> bool:
@@ -138,8 +129,14 @@ def observe_rollout(
     *,
     target: str | None,
     pending: Mapping[str, Any] | None,
+    now: datetime | None = None,
+    config: Mapping[str, str] | None = None,
 ) -> RolloutState:
-    """Replica counts, the image every replica runs once complete, and the notes while it is not."""
+    """Replica counts, the image every replica runs once complete, and the notes while it is not.
+
+    ``config`` (the settings the pods got) with ``now``: a complete rollout becomes ``status.lastGood``,
+    what a failed rollout later goes back to.
+    """
     out = RolloutState()
     dep = observed.deployment
     dep_status = (dep or {}).get("status") or {}
@@ -154,20 +151,11 @@ def observe_rollout(
         if instance.status.get("currentImage") != running_image:
             out.events.append(Event(NORMAL, "RolledOut", f"all replicas run {running_image}"))
         out.status["currentImage"] = running_image
+        if config is not None and now is not None:
+            _record_last_good(out, instance, Revision(running_image, config), now)
     # Later steps' not-ready notes only count when no earlier step gave one (the first wins).
     if dep is None and target is None:
         notes.not_ready.append(("Migrating", "waiting for the first migration"))
-    failed = _deadline_exceeded(dep) if not complete else None
-    if failed is not None:
-        message = truncate(
-            f"the new pods of {running_image} were not Ready within spec.rollout.progressDeadlineSeconds "
-            f"({app.rollout.progress_deadline_seconds}s); the old pods keep serving: {failed}"
-        )
-        before = find(instance.status.get("conditions"), "Degraded") or {}
-        if before.get("reason") != "RolloutFailed":
-            out.events.append(Event(WARNING, "RolloutFailed", message))
-        for kind in (notes.degraded, notes.not_ready, notes.stalled):
-            kind.append(("RolloutFailed", message))
     if dep is not None and not complete:
         notes.progressing.append(
             ("RollingOut", "waiting for the Deployment's replicas to be updated and available")
@@ -177,3 +165,10 @@ def observe_rollout(
     if target is not None and target != app.image:
         notes.not_ready.append(("Migrating", f"serving {target}; {app.image} is not migrated yet"))
     return out
+
+
+def _record_last_good(out: RolloutState, instance: Instance, good: Revision, now: datetime) -> None:
+    """Every replica of this revision is available: it is what a later failed rollout goes back to."""
+    seen = last_good(instance)
+    if seen is None or (seen.image, seen.config_hash) != (good.image, good.config_hash):
+        out.status["lastGood"] = good.record(now)

@@ -1,0 +1,147 @@
+"""Reading the new pods of a rollout: does one of them crash-loop or fail to start?
+
+Only the pods of the Deployment's current template count (the old ones keep serving). The verdict names
+the pod, the container, the kubelet's reason and the tail of the termination message, with anything
+that looks like a credential blanked out: a crash's traceback can print a database URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from moorage_operator import names
+
+# Waiting reasons that mean the container cannot run as it is: no back-off makes them pass.
+STUCK = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+    }
+)
+# Restarts of one container after which it crash-loops even before the kubelet says CrashLoopBackOff.
+RESTART_LIMIT = 2
+TAIL_LIMIT = 400
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@\s]*@", re.IGNORECASE)
+_KEY_VALUE = re.compile(r"(?P<name>\b[A-Z0-9_]*(?:PASSWORD|SECRET|TOKEN|KEY)[A-Z0-9_]*=)\S+")
+_MIN_SECRET = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Crash:
+    pod: str
+    container: str
+    reason: str  # CrashLoopBackOff, ImagePullBackOff, Error, OOMKilled, …
+    detail: str  # exit code and the termination message's tail, scrubbed
+
+    def describe(self) -> str:
+        text = f"container {self.container} of pod {self.pod}: {self.reason}"
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+def _template(dep: Mapping[str, Any]) -> Mapping[str, Any]:
+    return ((dep.get("spec") or {}).get("template")) or {}
+
+
+def _images(obj: Mapping[str, Any]) -> dict[str, str]:
+    return {str(c.get("name")): str(c.get("image")) for c in (obj.get("containers") or [])}
+
+
+def is_current(pod: Mapping[str, Any], dep: Mapping[str, Any]) -> bool:
+    """The pod was made from the Deployment's current template (same images, same rolling annotations)."""
+    template = _template(dep)
+    meta = pod.get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        return False
+    wanted = (template.get("metadata") or {}).get("annotations") or {}
+    have = meta.get("annotations") or {}
+    ours = {k: v for k, v in wanted.items() if k.startswith(f"{names.GROUP}/")}
+    if any(have.get(k) != v for k, v in ours.items()):
+        return False
+    return _images(pod.get("spec") or {}) == _images(template.get("spec") or {})
+
+
+def secret_values(keyring: Mapping[str, Any] | None) -> list[str]:
+    """The key ring's values, to blank them out should a crash ever print one."""
+    found: list[str] = []
+    for raw in ((keyring or {}).get("data") or {}).values():
+        try:
+            value = base64.b64decode(str(raw), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            continue
+        if len(value) >= _MIN_SECRET:
+            found.append(value)
+    return found
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without URL passwords, ``…PASSWORD=``/``…KEY=`` values and the given secrets; its tail."""
+    for value in secrets:
+        text = text.replace(value, "***")
+    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    text = _KEY_VALUE.sub(lambda m: f"{m['name']}***", text)
+    text = " | ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+    return text if len(text) <= TAIL_LIMIT else "…" + text[-TAIL_LIMIT:]
+
+
+def _terminated(status: Mapping[str, Any]) -> Mapping[str, Any]:
+    state = status.get("state") or {}
+    return state.get("terminated") or (status.get("lastState") or {}).get("terminated") or {}
+
+
+def _detail(status: Mapping[str, Any], secrets: Sequence[str]) -> tuple[str, str]:
+    """(reason, detail) of a failing container: its last exit and message, or why it cannot start."""
+    waiting = (status.get("state") or {}).get("waiting") or {}
+    term = _terminated(status)
+    restarts = int(status.get("restartCount") or 0)
+    if term:
+        parts = [f"exit code {term.get('exitCode')}"]
+        if term.get("reason"):
+            parts[0] += f" ({term['reason']})"
+        if restarts:
+            parts.append(f"{restarts} restart(s)")
+        message = scrub(str(term.get("message") or ""), secrets)
+        detail = ", ".join(parts) + (f"; last output: {message}" if message else "")
+    else:
+        detail = scrub(str(waiting.get("message") or ""), secrets)
+    return str(waiting.get("reason") or term.get("reason") or "Error"), detail
+
+
+def _failing(status: Mapping[str, Any]) -> bool:
+    waiting = (status.get("state") or {}).get("waiting") or {}
+    if waiting.get("reason") in STUCK:
+        return True
+    restarts = int(status.get("restartCount") or 0)
+    term = _terminated(status)
+    return restarts >= RESTART_LIMIT or (restarts >= 1 and int(term.get("exitCode") or 0) != 0)
+
+
+def crash_loop(
+    dep: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]] | None, secrets: Sequence[str] = ()
+) -> Crash | None:
+    """The first failing container among the current template's pods (``None``: none fails, or unread)."""
+    if not dep or not pods:
+        return None
+    for pod in sorted(pods, key=lambda p: str((p.get("metadata") or {}).get("name"))):
+        if not is_current(pod, dep):
+            continue
+        pod_status = pod.get("status") or {}
+        statuses = [
+            *(pod_status.get("initContainerStatuses") or []),
+            *(pod_status.get("containerStatuses") or []),
+        ]
+        for status in statuses:
+            if _failing(status):
+                reason, detail = _detail(status, secrets)
+                name = str((pod.get("metadata") or {}).get("name"))
+                return Crash(name, str(status.get("name")), reason, detail)
+    return None
