@@ -193,6 +193,8 @@ def deployment(
         "lifecycle": lifecycle(),
         "securityContext": container_security_context(),
         "resources": dict(app.resources) or DEFAULT_RESOURCES,
+        # A crash leaves its last output in the termination message: the operator's RolloutFailed reads it.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": mounts,
     }
     spec: dict[str, Any] = {
