@@ -1,5 +1,6 @@
-"""The operator path: the operator chart, then AppInstances; upgrades, a failing migration and a key
-rotation, each under in-cluster load. The operator watches this module's namespace only.
+"""The operator path: the operator chart, then AppInstances; upgrades, a failing migration, a key
+rotation and a crash-looping config rolled back, each under in-cluster load. The operator watches this
+module's namespace only.
 
 Run: make cluster && uv run --frozen pytest -m cluster e2e/suite/test_operator.py
 """
@@ -33,6 +34,7 @@ from tests.kube import (
     timestamp,
     wait_for,
 )
+from tests.operator.health import argocd_health, kstatus, kstatus_binary
 from tests.pod_specs import SERVICE_RESOURCES
 
 pytestmark = pytest.mark.cluster
@@ -297,3 +299,78 @@ def test_secret_rotation_under_load(operated: Operated, figures: Figures) -> Non
     assert answers == [401] * 4, f"pre-rotation token after the grace: {answers}"
     fresh = api.register_and_login(f"after-{uuid.uuid4().hex[:8]}@moorage.dev")
     assert api.request("GET", "/api/v1/users/me", token=fresh).status == 200
+
+
+# Settings `moorage check-config` accepts (the tracing SDK reads them, not the service's settings) that
+# make `moorage serve` exit at start-up: the SDK refuses a batch size of 0.
+CRASHING_CONFIG = [
+    {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://127.0.0.1:4318"},
+    {"name": "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "value": "0"},
+]
+
+
+def test_crash_looping_config_is_rolled_back_under_load(
+    operated: Operated, figures: Figures, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    ns, name = operated.namespace, "crash"
+    apply(instance_manifest(name), ns)
+    good = operated.wait_ready(name, SERVICE_IMAGE)
+    assert good["status"]["lastGood"]["image"] == SERVICE_IMAGE
+    template_before = kubectl_json("-n", ns, "get", "deployment", name)["spec"]["template"]
+    load = Load(ns, f"http://{name}.{ns}.svc").start()
+    wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
+    patched = time.time()
+    operated.patch(name, {"spec": {"config": good["spec"]["config"] + CRASHING_CONFIG}})
+
+    def rolled_back() -> dict[str, Any] | None:
+        obj = operated.instance(name)
+        return obj if condition(obj, "Degraded").get("reason") == "RolledBack" else None
+
+    try:
+        failed = wait_for(f"{name} RolledBack", rolled_back, READY_TIMEOUT, 1)
+        detected = time.time()
+        wait_for("the good pods back", lambda: operated.rolled(name), READY_TIMEOUT, 2)
+        recovered = time.time()
+        time.sleep(5)  # a second rollout, were there one, would show itself by now
+    finally:
+        result = load.stop()
+    record = failed["status"]["rollback"]
+    new_rs = [
+        rs
+        for rs in kubectl_json("-n", ns, "get", "rs", "-l", f"app.kubernetes.io/instance={name}")["items"]
+        if (rs["spec"]["template"]["metadata"].get("annotations") or {}).get("apps.moorage.dev/config-hash")
+        == record["fromConfigHash"]
+    ]
+    assert len(new_rs) == 1, [rs["metadata"]["name"] for rs in new_rs]
+    crashing_since = timestamp(new_rs[0]["metadata"]["creationTimestamp"])
+    to_detect = timestamp(record["time"]) - crashing_since
+    print(
+        f"\n[issue-10] crash-looping config: time to detect {to_detect:.0f} s "
+        f"after the new ReplicaSet ({detected - patched:.0f} s after the patch, check-config preflight "
+        f"included), time to recover {recovered - detected:.0f} s after the rollback; load: {result}"
+    )
+    label = f"crash-looping config (detect {to_detect:.0f}s, recover {recovered - detected:.0f}s)"
+    figures.add(label, result)
+    message = condition(failed, "Degraded")["message"]
+    print(f"Degraded: {message}")
+    assert "max_export_batch_size must be a positive integer" in message, message
+    assert record["reason"] in ("CrashLoopBackOff", "Error"), record
+    assert record["fromImage"] == record["toImage"] == SERVICE_IMAGE
+    assert condition(failed, "Stalled")["reason"] == "RolledBack"
+    events = kubectl_json("-n", ns, "get", "events", "--field-selector", f"involvedObject.name={name}")
+    rolled = [e["message"] for e in events["items"] if e.get("reason") == "RolledBack"]
+    assert len(rolled) == 1, rolled
+    assert record["fromConfigHash"] in rolled[0] and record["toConfigHash"] in rolled[0], rolled
+    # The old version serves again: the pods, the Deployment and the ConfigMap are the good revision.
+    assert kubectl_json("-n", ns, "get", "deployment", name)["spec"]["template"] == template_before
+    config = kubectl_json("-n", ns, "get", "configmap", f"{name}-config")["data"]
+    assert "OTEL_BSP_MAX_EXPORT_BATCH_SIZE" not in config
+    assert all(pod_ready(p) for p in operated.server_pods(name))
+    table = kubectl("-n", ns, "get", "appinstance", name)
+    assert "ROLLED BACK" in table, table
+    # kstatus (what Flux waits on) and Argo CD read it as failed: it needs a spec change.
+    kstatus_bin = kstatus_binary(tmp_path_factory.mktemp("kstatus"))
+    assert kstatus(kstatus_bin, operated.instance(name))[0] == "Failed"
+    assert argocd_health(operated.instance(name))[0] == "Degraded"
+    assert result.requests > 0
+    assert result.failures == 0, result.summary

@@ -10,6 +10,7 @@ import pytest
 from .conftest import spec
 from .health import argocd_health, kstatus, kstatus_binary
 from .test_planner import IMAGE_A, IMAGE_B, World, ready_world
+from .test_rollback import crash, upgrade
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +56,33 @@ def invalid() -> World:
     return world
 
 
+def rolled_back() -> World:
+    world = ready_world()
+    upgrade(world)
+    crash(world)
+    world.step()
+    world.pods = None
+    world.finish_rollout()  # the last good revision serves again
+    world.step()
+    return world
+
+
+def rollout_failed() -> World:
+    world = ready_world()
+    upgrade(world, rollout={"autoRollback": False})
+    crash(world)
+    world.step()
+    return world
+
+
 CASES = {
     "ready": (ready_world, "Healthy", "Current"),
     "migrating": (migrating, "Progressing", "InProgress"),
     "failed-migration": (failed_migration, "Degraded", "InProgress"),  # retried on its own
     "missing-database-secret": (missing_database_secret, "Degraded", "Failed"),
     "invalid-spec": (invalid, "Degraded", "Failed"),
+    "rolled-back": (rolled_back, "Degraded", "Failed"),  # serving, but the spec needs a change
+    "rollout-failed": (rollout_failed, "Degraded", "Failed"),
 }
 
 
@@ -85,6 +107,13 @@ def test_argocd_message_names_the_reason() -> None:
     assert status == "Degraded"
     assert message.startswith("MigrationFailed: migration Job")
     assert argocd_health({"apiVersion": "x", "kind": "AppInstance", "metadata": {}})[0] == "Progressing"
+
+
+def test_argocd_message_says_what_was_rolled_back() -> None:
+    status, message = argocd_health(as_object(rolled_back()))
+    assert status == "Degraded"
+    assert message.startswith(f"RolledBack: the new pods of {IMAGE_B} failed")
+    assert f"rolled back to {IMAGE_A}" in message
 
 
 def test_paused_ready_instance_is_suspended() -> None:

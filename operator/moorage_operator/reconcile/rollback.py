@@ -148,9 +148,8 @@ def plan_rollback(instance: Instance, app: AppSpec, observed: Observed, now: dat
             "time": format_time(now),
         }
         out.events.append(Event(WARNING, "RolloutFailed", truncate(message)))
-        out.events.append(
-            Event(WARNING, "RolledBack", f"rolled back from {failing.image} to {good.image} ({reason})")
-        )
+        went = f"rolled back from {failing.image} (config {failing.config_hash}) to {good.image} "
+        out.events.append(Event(WARNING, "RolledBack", f"{went}(config {good.config_hash}): {reason}"))
         _hold(out, app, good, said)
         return out
     if not app.rollout.auto_rollback:
