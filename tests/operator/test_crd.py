@@ -49,6 +49,7 @@ def test_printer_columns(crd: Schema) -> None:
     assert "Ready" in columns["Ready"]
     assert columns["Migrated"] == ".status.migratedImage"
     assert columns["Last Rotation"] == ".status.lastRotationTime"
+    assert columns["Rolled Back"] == ".status.rollback.fromImage"
     assert "Age" in columns
 
 
@@ -63,6 +64,7 @@ def test_defaults_match_the_operator(crd: Schema) -> None:
     assert migrations["enabled"]["default"] is True
     rollout = props["rollout"]["properties"]
     assert rollout["progressDeadlineSeconds"]["default"] == spec.DEFAULT_PROGRESS_DEADLINE
+    assert rollout["autoRollback"]["default"] is spec.Rollout().auto_rollback is True
 
 
 def test_cross_field_rules_are_cel(crd: Schema) -> None:
