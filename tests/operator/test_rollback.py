@@ -91,7 +91,7 @@ def test_a_crash_loop_is_rollout_failed_before_the_deadline_without_autorollback
         assert world.condition(kind)["reason"] == "RolloutFailed", kind
     message = world.condition("Degraded")["message"]
     assert "container moorage of pod shop-new-1: CrashLoopBackOff" in message
-    assert "exit code 1 (Error)" in message
+    assert "exit code 1, 3 restart(s)" in message
     assert "max_export_batch_size must be a positive integer" in message
     assert "hunter2" not in message
     assert "autoRollback is false" in message
@@ -307,7 +307,7 @@ def test_the_verdict_names_the_failure_and_never_a_secret() -> None:
     assert ring  # the handlers pass the key ring's decoded values as the secrets
 
 
-def test_two_restarts_with_errors_are_a_crash_loop_before_the_kubelet_backs_off() -> None:
+def test_one_restart_after_an_error_exit_is_a_crash_loop() -> None:
     dep = {
         "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "moorage", "image": "i"}]}}}
     }
@@ -318,3 +318,26 @@ def test_two_restarts_with_errors_are_a_crash_loop_before_the_kubelet_backs_off(
     assert found is not None
     assert found.reason == "Error"
     assert "exit code 3" in found.detail
+
+
+def test_a_slow_start_killed_by_its_probe_needs_repeated_kills() -> None:
+    dep = {
+        "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "moorage", "image": "i"}]}}}
+    }
+
+    def killed(restarts: int, reason: str = "Error") -> dict[str, Any]:
+        return {
+            "restartCount": restarts,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 137, "reason": reason}},
+        }
+
+    assert crash_loop(dep, [pod(dep, "p", killed(1))]) is None  # a loaded node can be that slow once
+    assert crash_loop(dep, [pod(dep, "p", killed(2))]) is None
+    again = crash_loop(dep, [pod(dep, "p", killed(3))])
+    assert again is not None
+    assert again.reason == "CrashLoopBackOff"
+    assert "exit code 137, 3 restart(s)" in again.detail
+    oom = crash_loop(dep, [pod(dep, "p", killed(1, "OOMKilled"))])
+    assert oom is not None
+    assert "exit code 137 (OOMKilled)" in oom.detail

@@ -16,10 +16,9 @@ from typing import Any
 
 from moorage_operator import names
 
-# Waiting reasons that mean the container cannot run as it is: no back-off makes them pass.
-STUCK = frozenset(
+# Waiting reasons that mean the container cannot start as it is: no back-off makes them pass.
+CANNOT_START = frozenset(
     {
-        "CrashLoopBackOff",
         "ErrImagePull",
         "ImagePullBackOff",
         "InvalidImageName",
@@ -28,8 +27,10 @@ STUCK = frozenset(
         "RunContainerError",
     }
 )
-# Restarts of one container after which it crash-loops even before the kubelet says CrashLoopBackOff.
-RESTART_LIMIT = 2
+# Exit codes of a container the kubelet killed (SIGKILL, SIGTERM), e.g. after failed probes.
+KILLED = frozenset({137, 143})
+# Restarts after such kills that make a crash loop rather than a slow start.
+KILL_LIMIT = 3
 TAIL_LIMIT = 400
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@\s]*@", re.IGNORECASE)
 _KEY_VALUE = re.compile(r"(?P<name>\b[A-Z0-9_]*(?:PASSWORD|SECRET|TOKEN|KEY)[A-Z0-9_]*=)\S+")
@@ -105,7 +106,7 @@ def _detail(status: Mapping[str, Any], secrets: Sequence[str]) -> tuple[str, str
     restarts = int(status.get("restartCount") or 0)
     if term:
         parts = [f"exit code {term.get('exitCode')}"]
-        if term.get("reason"):
+        if term.get("reason") and term.get("reason") != "Error":
             parts[0] += f" ({term['reason']})"
         if restarts:
             parts.append(f"{restarts} restart(s)")
@@ -117,12 +118,21 @@ def _detail(status: Mapping[str, Any], secrets: Sequence[str]) -> tuple[str, str
 
 
 def _failing(status: Mapping[str, Any]) -> bool:
+    """Cannot start, exited with an error and was restarted, or killed again and again.
+
+    A kill (137/143 without OOMKilled) is the kubelet's answer to a failed startup or liveness probe: on
+    a loaded node a slow start looks the same once, so only repeated kills count.
+    """
     waiting = (status.get("state") or {}).get("waiting") or {}
-    if waiting.get("reason") in STUCK:
+    if waiting.get("reason") in CANNOT_START:
         return True
     restarts = int(status.get("restartCount") or 0)
     term = _terminated(status)
-    return restarts >= RESTART_LIMIT or (restarts >= 1 and int(term.get("exitCode") or 0) != 0)
+    code = int(term.get("exitCode") or 0)
+    if code == 0 or restarts == 0:
+        return False
+    killed = code in KILLED and term.get("reason") != "OOMKilled"
+    return restarts >= KILL_LIMIT if killed else True
 
 
 def crash_loop(
