@@ -23,7 +23,7 @@ from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
 from e2e.suite.otlp import received_spans, start_otlp_receiver
 from e2e.suite.script_pods import script_pod, start_toolbox, try_connect, wait_pod_running
-from tests.charts.helm import APP_CHART, helm_on_cluster, kind_values_files, values_file
+from tests.charts.helm import APP_CHART, helm_on_cluster, install_release, kind_values_files, values_file
 from tests.kube import (
     apply,
     cluster_facts,
@@ -139,19 +139,7 @@ def edge(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         values["extraEnvVars"] = [{"name": "FORWARDED_ALLOW_IPS", "value": f"127.0.0.1,{subnet}"}]
         print(f"chart without trustedProxies: FORWARDED_ALLOW_IPS=127.0.0.1,{subnet} through extraEnvVars")
     files = [*kind_values_files(), values_file(tmp_path_factory.mktemp("edge"), "edge", values)]
-    helm_on_cluster(
-        "upgrade",
-        "--install",
-        RELEASE,
-        str(APP_CHART),
-        "-n",
-        namespace,
-        *[arg for path in files for arg in ("-f", str(path))],
-        "--wait",
-        "--timeout",
-        "8m",
-        timeout=600,
-    )
+    install_release(RELEASE, APP_CHART, namespace, files)
     yield Edge(namespace, outside, facts, ingress_host, route_host, otlp)
     helm_on_cluster("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
     delete_namespace(namespace)
