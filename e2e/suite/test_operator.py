@@ -20,8 +20,8 @@ from e2e.suite.api import Api
 from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
 from e2e.suite.script_pods import start_toolbox
-from tests.charts.helm import OPERATOR_CHART, ROOT, helm_on_cluster
-from tests.images import OPERATOR_IMAGE, SERVICE_IMAGE, postgres_image, split_image
+from tests.charts.helm import ROOT, helm_on_cluster, install_operator
+from tests.images import SERVICE_IMAGE, postgres_image
 from tests.kube import (
     apply,
     condition,
@@ -124,29 +124,7 @@ def instance_manifest(name: str, **spec: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def operated(request: pytest.FixtureRequest) -> Iterator[Operated]:
     namespace = module_namespace(request, "operator")
-    repository, tag = split_image(OPERATOR_IMAGE)
-    # Its own release name: the chart's cluster-scoped objects are named after the release, and
-    # `make up` or `skaffold run` may have a "moorage-operator" release in the cluster already.
-    release = f"moorage-operator-{namespace.rsplit('-', 1)[-1]}"
-    helm_on_cluster(
-        "upgrade",
-        "--install",
-        release,
-        str(OPERATOR_CHART),
-        "-n",
-        namespace,
-        "-f",
-        str(OPERATOR_CHART / "ci" / "kind-values.yaml"),
-        "--set",
-        f"image.repository={repository}",
-        "--set",
-        f"image.tag={tag}",
-        "--set",
-        f"watchNamespaces={{{namespace}}}",
-        "--wait",
-        "--timeout",
-        "5m",
-    )
+    release = install_operator(namespace, watched=namespace)
     # The example's throwaway PostgreSQL, with an image this cluster has.
     database = example("Secret") + example("Service") + example("Deployment")
     database[2]["spec"]["template"]["spec"]["containers"][0]["image"] = postgres_image()

@@ -7,6 +7,7 @@ watches only that namespace. Run after `make cluster`; the images moorage/servic
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import time
@@ -24,9 +25,8 @@ from tests.kube import apply, condition, kubectl, kubectl_json, wait_for
 
 from .cluster import (
     instance_manifest,
-    operator_namespace,
+    namespace_with_database,
     port_forward,
-    start_database,
 )
 
 pytestmark = pytest.mark.cluster
@@ -52,23 +52,35 @@ class Operator:
             runner.__exit__(None, None, None)
 
 
+@contextlib.contextmanager
+def running_operator(namespace: str) -> Iterator[Operator]:
+    """The operator, started; at the end it deletes the instances, then stops.
+
+    A test may leave it stopped: it is started again first, since the instances carry its finalizer.
+    """
+    op = Operator(namespace)
+    op.start()
+    try:
+        yield op
+    finally:
+        if op.runner is None:
+            op.start()
+        kubectl(
+            "-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", check=False, timeout=150
+        )
+        op.stop()
+
+
 @pytest.fixture(scope="module")
 def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with operator_namespace(tmp_path_factory, "moorage-op") as ns:
-        start_database(ns)
+    with namespace_with_database(tmp_path_factory, "moorage-op") as ns:
         yield ns
 
 
 @pytest.fixture(scope="module")
 def operator(namespace: str) -> Iterator[Operator]:
-    op = Operator(namespace)
-    op.start()
-    yield op
-    if op.runner is None:
-        op.start()
-    # Instances carry the operator's finalizer: delete them while it still runs.
-    kubectl("-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", check=False, timeout=150)
-    op.stop()
+    with running_operator(namespace) as op:
+        yield op
 
 
 def instance(namespace: str, name: str) -> dict[str, Any]:

@@ -18,9 +18,9 @@ from moorage_operator import names
 from tests.images import SERVICE_IMAGE, SERVICE_IMAGE_ALIAS
 from tests.kube import apply, condition, kubectl, kubectl_json, wait_for
 
-from .cluster import instance_manifest, operator_namespace, start_database
+from .cluster import instance_manifest, namespace_with_database
 from .health import argocd_health, kstatus, kstatus_binary
-from .test_cluster_operator import Operator, describe, instance, server_pods, wait_ready
+from .test_cluster_operator import Operator, describe, instance, running_operator, server_pods, wait_ready
 
 pytestmark = pytest.mark.cluster
 
@@ -30,18 +30,14 @@ DB_VALUE = "example-only-password"
 
 @pytest.fixture(scope="module")
 def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with operator_namespace(tmp_path_factory, "t10-resilience") as ns:
-        start_database(ns)
+    with namespace_with_database(tmp_path_factory, "t10-resilience") as ns:
         yield ns
 
 
 @pytest.fixture(scope="module")
 def operator(namespace: str) -> Iterator[Operator]:
-    op = Operator(namespace)
-    op.start()
-    yield op
-    kubectl("-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", check=False, timeout=150)
-    op.stop()
+    with running_operator(namespace) as op:
+        yield op
 
 
 @pytest.fixture(scope="module")
