@@ -1,9 +1,10 @@
 """The kopf wiring: settings, indexes of the children, and one reconcile behind every trigger.
 
 Run with ``kopf run -m moorage_operator.handlers`` (or ``python -m moorage_operator``). The children are
-kept in kopf indexes fed by watch streams, so each reconcile reads the cluster's state without extra
-GET requests; the create/update/resume handlers react at once, the timer re-checks every few seconds
-(rotation due-times, migration Jobs, rollouts).
+kept in kopf indexes fed by watch streams, and so are digests of every Secret and ConfigMap an instance
+may reference, so each reconcile reads the cluster's state without extra GET requests; the
+create/update/resume handlers react at once, the timer re-checks every few seconds (rotation due-times,
+migration Jobs, rollouts, changed referenced data).
 """
 
 from __future__ import annotations
