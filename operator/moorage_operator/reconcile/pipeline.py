@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from moorage_operator import manifests
-from moorage_operator.conditions import is_true
 from moorage_operator.reconcile import report
-from moorage_operator.reconcile.checks import check, database_missing
+from moorage_operator.reconcile.checks import check, migration_blocked, serving_blocked
 from moorage_operator.reconcile.jobs import job_failures, job_named, job_state
 from moorage_operator.reconcile.keys import observe_keyring, plan_keyring
 from moorage_operator.reconcile.migration import plan_migration, wanted_job_name
 from moorage_operator.reconcile.model import Instance, Notes, Observed, Outcome, Plan, Reads, truncate
 from moorage_operator.reconcile.platform import plan_platform
 from moorage_operator.reconcile.preflight import plan_preflight, wanted_preflight
+from moorage_operator.reconcile.references import referenced
 from moorage_operator.reconcile.rollout import observe_rollout, plan_deployment
 from moorage_operator.reconcile.supporting import plan_supporting
 from moorage_operator.spec import AppSpec, InvalidSpec, parse_spec
@@ -67,15 +67,15 @@ def plan(instance: Instance, observed: Observed, now: datetime, *, reapply: bool
     owner = _owner(instance)
     keys = plan_keyring(instance, app, observed, owner, now)
     checked = check(app, observed)
-    db_missing = database_missing(observed)
+    blocked = serving_blocked(observed)
     preflight = plan_preflight(instance, app, observed, owner)
     held = replace(app, config=preflight.config)  # what the ConfigMap and the pods may get now
     # Before the Deployment and the Jobs: their pods run as the ServiceAccount this applies.
     platform = plan_platform(held, observed, owner, reapply=reapply)
     supporting = plan_supporting(held, observed, owner, reapply=reapply)
-    migration = plan_migration(instance, app, observed, owner, now, db_missing=db_missing)
+    migration = plan_migration(instance, app, observed, owner, now, blocked=migration_blocked(observed))
     deployment = plan_deployment(
-        held, observed, owner, keys.ring, target=migration.target, db_missing=db_missing, reapply=reapply
+        held, observed, owner, keys.ring, target=migration.target, blocked=blocked, reapply=reapply
     )
     rollout = observe_rollout(instance, app, observed, target=migration.target, pending=deployment.pending)
     steps = (keys, checked, preflight, platform, supporting, migration, deployment, rollout)
@@ -90,24 +90,14 @@ def _paused(instance: Instance, app: AppSpec, observed: Observed, now: datetime)
     return merge(instance, steps, now, serving=rollout.running_image)
 
 
-def reads(instance: Instance, observed: Observed, *, refresh: bool = False) -> Reads:
-    """What to fetch besides the watched children; nothing for a spec that cannot be planned.
-
-    ``refresh`` (the periodic drift check) re-reads the database Secrets so a rotated password rolls.
-    """
+def reads(instance: Instance, observed: Observed) -> Reads:
+    """What to look up besides the watched children; nothing for a spec that cannot be planned."""
     try:
         app = parse_spec(instance.spec)
     except InvalidSpec:
         return Reads()
-    secrets: frozenset[tuple[str, str]] = frozenset()
-    # The database Secret belongs to the user and is not watched: look while not Ready or on a change.
-    changed = instance.status.get("observedGeneration") != instance.generation
-    if refresh or changed or not is_true(instance.status.get("conditions"), "Ready"):
-        # Only the Secret the serving pods read goes into their template: a migration-only Secret
-        # changes the migration Job, never the running pods (they must not roll while it fails).
-        secrets = frozenset({(app.database.name, app.database.key)})
     return Reads(
-        database_secrets=secrets,
+        references=referenced(app),
         migration_job=wanted_job_name(instance, app, observed.jobs),
         preflight_job=wanted_preflight(instance, app, observed),
     )
