@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from e2e.suite.api import Api
+from e2e.suite.api import Api, service_url
 from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
 from e2e.suite.script_pods import start_toolbox
@@ -153,7 +153,7 @@ def gitops(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         "config": {"rateLimit": {"enabled": False}},  # all load comes from one pod
     }
     files = [*kind_values_files(), values_file(tmp_path_factory.mktemp("gitops"), "gitops", values)]
-    yield GitOps(namespace, files, Api(namespace, f"http://{FULLNAME}.{namespace}.svc"))
+    yield GitOps(namespace, files, Api(namespace, service_url(FULLNAME, namespace)))
     helm_on_cluster("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
     delete_namespace(namespace)
 

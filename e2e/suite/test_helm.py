@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from e2e.suite.api import Api
+from e2e.suite.api import Api, service_url
 from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
 from e2e.suite.otlp import received_spans, start_otlp_receiver
@@ -72,7 +72,7 @@ def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         },
     }
     tmp = tmp_path_factory.mktemp("helm")
-    rel = Release(namespace, Api(namespace, f"http://{RELEASE}.{namespace}.svc"), [])
+    rel = Release(namespace, Api(namespace, service_url(RELEASE, namespace)), [])
     rel.files = [*kind_values_files(), values_file(tmp, "e2e", e2e_values)]
     rel.upgrade()
     yield rel

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from e2e.suite.api import Api
+from e2e.suite.api import Api, service_url
 from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
 from e2e.suite.script_pods import start_toolbox
@@ -91,7 +91,7 @@ def spread(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     other_node = next(w for w in workers if w != database_node)
     start_toolbox(namespace, node=database_node)
     print(f"PostgreSQL on {database_node}; drained and stopped: {other_node}")
-    yield Spread(namespace, Api(namespace, f"http://{RELEASE}.{namespace}.svc"), database_node, other_node)
+    yield Spread(namespace, Api(namespace, service_url(RELEASE, namespace)), database_node, other_node)
     kubectl_result("uncordon", other_node)
     helm_on_cluster("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
     delete_namespace(namespace)

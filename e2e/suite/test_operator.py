@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.suite.api import Api
+from e2e.suite.api import Api, service_url
 from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
 from e2e.suite.script_pods import start_toolbox
@@ -145,7 +145,7 @@ def test_appinstance_ready_then_image_change_under_load(
     apply(instance_manifest("app"), ns)
     operated.wait_ready("app", SERVICE_IMAGE)
 
-    load = Load(ns, f"http://app.{ns}.svc").start()
+    load = Load(ns, service_url("app", ns)).start()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
     operated.patch("app", {"spec": {"image": service_image_v2}})
     obj = operated.wait_ready("app", service_image_v2)
@@ -182,7 +182,7 @@ def test_failing_migration_degrades_while_the_old_version_serves(
     pods_before = sorted(p["metadata"]["uid"] for p in operated.server_pods("app"))
     bad_url = "postgresql://moorage:wrong-password@example-db:5432/moorage"
     kubectl("-n", ns, "create", "secret", "generic", "bad-db", f"--from-literal=DATABASE_URL={bad_url}")
-    load = Load(ns, f"http://app.{ns}.svc").start()
+    load = Load(ns, service_url("app", ns)).start()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
     # Another image whose migration cannot succeed: its Job uses a wrong database password.
     database = {**obj["spec"]["database"], "migrationSecretRef": {"name": "bad-db"}}
@@ -225,7 +225,7 @@ def test_secret_rotation_under_load(operated: Operated, figures: Figures) -> Non
     rotation = {"interval": "1h", "gracePeriod": "120s"}
     apply(instance_manifest("rot", secretRotation=rotation), ns)
     first = operated.wait_ready("rot", SERVICE_IMAGE)["status"]["activeKeyId"]
-    api = Api(ns, f"http://rot.{ns}.svc")
+    api = Api(ns, service_url("rot", ns))
 
     load = Load(ns, api.base).start()
     old_token = load.token  # obtained before the rotation; the load keeps using it throughout
