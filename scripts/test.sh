@@ -41,8 +41,8 @@ cat "$edge_log"
 rm -f "$edge_log"
 if [ "$main_rc" -ne 0 ] || [ "$edge_rc" -ne 0 ]; then exit 1; fi
 
-# e2e/suite/test_nodes.py (drain and node loss) is not run here yet: it has never passed on the
-# three-node cluster (issue 9 stays open until it does). Run it alone: it drains and stops a worker.
+stage "drain and node loss (alone: it drains, then stops a worker)"
+uv run --frozen pytest -m cluster e2e/suite/test_nodes.py
 
 stage "the cluster itself (last: re-creates it)"
 uv run --frozen pytest -m cluster e2e/test_cluster.py

@@ -23,7 +23,7 @@ from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
 from e2e.suite.otlp import received_spans, start_otlp_receiver
 from e2e.suite.script_pods import script_pod, start_toolbox, try_connect, wait_pod_running
-from tests.charts.helm import APP_CHART, helm_on_cluster, kind_values_files, values_file
+from tests.charts.helm import APP_CHART, helm_on_cluster, install_release, kind_values_files, values_file
 from tests.kube import (
     apply,
     cluster_facts,
@@ -75,10 +75,13 @@ class Edge:
         return found[0]
 
     def load(self) -> Load:
+        """A steady load through the controller, returned once it flows."""
         # Health checks are exempt from the rate limit: steady traffic through the controller that
         # leaves the limiter to the clients under test.
         headers = {"Host": self.ingress_host}
-        return Load(self.namespace, self.controller, mix="live", headers=headers).start()
+        load = Load(self.namespace, self.controller, mix="live", headers=headers).start()
+        wait_for("load to flow through the controller", lambda: load.progress()["requests"] >= 20, 90, 2)
+        return load
 
 
 def chart_sets_trusted_proxies() -> bool:
@@ -139,19 +142,7 @@ def edge(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         values["extraEnvVars"] = [{"name": "FORWARDED_ALLOW_IPS", "value": f"127.0.0.1,{subnet}"}]
         print(f"chart without trustedProxies: FORWARDED_ALLOW_IPS=127.0.0.1,{subnet} through extraEnvVars")
     files = [*kind_values_files(), values_file(tmp_path_factory.mktemp("edge"), "edge", values)]
-    helm_on_cluster(
-        "upgrade",
-        "--install",
-        RELEASE,
-        str(APP_CHART),
-        "-n",
-        namespace,
-        *[arg for path in files for arg in ("-f", str(path))],
-        "--wait",
-        "--timeout",
-        "8m",
-        timeout=600,
-    )
+    install_release(RELEASE, APP_CHART, namespace, files)
     yield Edge(namespace, outside, facts, ingress_host, route_host, otlp)
     helm_on_cluster("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
     delete_namespace(namespace)
@@ -166,7 +157,6 @@ def test_network_policy_denies_what_it_does_not_allow_under_load(edge: Edge, fig
     service_ip = kubectl_json("-n", ns, "get", "svc", RELEASE)["spec"]["clusterIP"]
     unrelated_ip = kubectl_json("-n", edge.outside, "get", "pod", "unrelated")["status"]["podIP"]
     load = edge.load()
-    wait_for("load to flow through the controller", lambda: load.progress()["requests"] >= 20, 90, 2)
     try:
         # In: an outsider in another namespace, and even a pod of the app's own namespace without the
         # release's labels, cannot open the app port (the packets are dropped)...
@@ -283,7 +273,6 @@ def test_crud_through_the_ingress_and_the_httproute_under_load(edge: Edge, figur
     conditions = wait_for("the HTTPRoute accepted by the Gateway", route_conditions, 60, 2)
     print(f"HTTPRoute parent conditions: {conditions}")
     load = edge.load()
-    wait_for("load to flow through the controller", lambda: load.progress()["requests"] >= 20, 90, 2)
     try:
         host_url = edge.facts.get("ingressURL", "http://127.0.0.1:18080")
         crud(host_caller(host_url, edge.ingress_host), f"the Ingress from the host ({host_url})")
@@ -310,7 +299,6 @@ def test_rate_limit_and_access_log_see_each_client_behind_the_proxy(edge: Edge, 
         for name, api in clients.items()
     }
     load = edge.load()
-    wait_for("load to flow through the controller", lambda: load.progress()["requests"] >= 20, 90, 2)
     statuses: dict[str, dict[int, int]] = {}
 
     def send(name: str, times: int, headers: dict[str, str]) -> None:

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from e2e.suite.conftest import module_namespace
-from tests.charts.helm import OPERATOR_CHART, ROOT, helm_on_cluster
-from tests.images import OPERATOR_IMAGE, SERVICE_IMAGE, split_image
+from tests.charts.helm import ROOT, helm_on_cluster, install_operator
+from tests.images import SERVICE_IMAGE
 from tests.kube import delete_namespace, kubectl, kubectl_json, kubectl_result, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -29,27 +29,7 @@ def restricted(request: pytest.FixtureRequest) -> Iterator[str]:
     for mode in ("enforce", "warn"):
         kubectl("label", "namespace", namespace, f"pod-security.kubernetes.io/{mode}=restricted")
     operator_ns = module_namespace(request, "example-op")
-    release = f"moorage-operator-{operator_ns.rsplit('-', 1)[-1]}"
-    repository, tag = split_image(OPERATOR_IMAGE)
-    helm_on_cluster(
-        "upgrade",
-        "--install",
-        release,
-        str(OPERATOR_CHART),
-        "-n",
-        operator_ns,
-        "-f",
-        str(OPERATOR_CHART / "ci" / "kind-values.yaml"),
-        "--set",
-        f"image.repository={repository}",
-        "--set",
-        f"image.tag={tag}",
-        "--set",
-        f"watchNamespaces={{{namespace}}}",
-        "--wait",
-        "--timeout",
-        "5m",
-    )
+    release = install_operator(operator_ns, watched=namespace)
     yield namespace
     kubectl_result("-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", timeout=150)
     helm_on_cluster("uninstall", release, "-n", operator_ns, "--wait", check=False)

@@ -24,12 +24,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from e2e.suite.api import Api
+from e2e.suite.api import Api, service_url
 from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
 from e2e.suite.script_pods import start_toolbox
 from tests.charts import argo
-from tests.charts.helm import APP_CHART, helm, helm_on_cluster, kind_values_files, values_file
+from tests.charts.helm import (
+    APP_CHART,
+    helm,
+    helm_on_cluster,
+    install_release,
+    kind_values_files,
+    values_file,
+)
 from tests.images import SERVICE_IMAGE, split_image
 from tests.kube import apply, delete_namespace, kubectl, kubectl_json, wait_for
 
@@ -132,22 +139,7 @@ class GitOps:
             )
 
     def helm_upgrade(self, **set_values: str) -> None:
-        args = [f for path in self.files for f in ("-f", str(path))]
-        for key, value in set_values.items():
-            args += ["--set-string", f"{key}={value}"]
-        helm_on_cluster(
-            "upgrade",
-            "--install",
-            RELEASE,
-            str(APP_CHART),
-            "-n",
-            self.namespace,
-            *args,
-            "--wait",
-            "--timeout",
-            "8m",
-            timeout=600,
-        )
+        install_release(RELEASE, APP_CHART, self.namespace, self.files, set_strings=set_values)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +153,7 @@ def gitops(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         "config": {"rateLimit": {"enabled": False}},  # all load comes from one pod
     }
     files = [*kind_values_files(), values_file(tmp_path_factory.mktemp("gitops"), "gitops", values)]
-    yield GitOps(namespace, files, Api(namespace, f"http://{FULLNAME}.{namespace}.svc"))
+    yield GitOps(namespace, files, Api(namespace, service_url(FULLNAME, namespace)))
     helm_on_cluster("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
     delete_namespace(namespace)
 
@@ -245,22 +237,9 @@ def test_values_of_the_lookup_era_chart_are_kept(request: pytest.FixtureRequest)
     ]
     apply(legacy, namespace)
     repository, tag = split_image(SERVICE_IMAGE)
-    args = [f for path in kind_values_files() for f in ("-f", str(path))]
-    args += ["--set", f"image.repository={repository}", "--set", f"image.tag={tag}"]
+    image = {"image.repository": repository, "image.tag": tag}
     try:
-        helm_on_cluster(
-            "upgrade",
-            "--install",
-            RELEASE,
-            str(APP_CHART),
-            "-n",
-            namespace,
-            *args,
-            "--wait",
-            "--timeout",
-            "8m",
-            timeout=600,
-        )
+        install_release(RELEASE, APP_CHART, namespace, kind_values_files(), image)
         ops = GitOps(namespace, [], Api(namespace, ""))
         assert ops.secret(GENERATED) == {"SECRET_KEY": old_key, "POSTGRES_PASSWORD": old_password}
         # The database was initialised with that password and the pods log in with it.

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from e2e.suite.api import Api
+from e2e.suite.api import Api, service_url
 from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
 from e2e.suite.otlp import received_spans, start_otlp_receiver
 from e2e.suite.script_pods import start_toolbox
-from tests.charts.helm import APP_CHART, helm_on_cluster, kind_values_files, values_file
+from tests.charts.helm import APP_CHART, helm_on_cluster, install_release, kind_values_files, values_file
 from tests.images import split_image
 from tests.kube import (
     delete_namespace,
@@ -51,22 +51,7 @@ class Release:
     files: list[Path]
 
     def upgrade(self, *extra: Path, set_values: dict[str, str] | None = None) -> None:
-        args = [f for path in [*self.files, *extra] for f in ("-f", str(path))]
-        for key, value in (set_values or {}).items():
-            args += ["--set", f"{key}={value}"]
-        helm_on_cluster(
-            "upgrade",
-            "--install",
-            RELEASE,
-            str(APP_CHART),
-            "-n",
-            self.namespace,
-            *args,
-            "--wait",
-            "--timeout",
-            "8m",
-            timeout=600,
-        )
+        install_release(RELEASE, APP_CHART, self.namespace, [*self.files, *extra], set_values)
         self.files += list(extra)
 
     def server_pods(self) -> list[dict[str, Any]]:
@@ -87,7 +72,7 @@ def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         },
     }
     tmp = tmp_path_factory.mktemp("helm")
-    rel = Release(namespace, Api(namespace, f"http://{RELEASE}.{namespace}.svc"), [])
+    rel = Release(namespace, Api(namespace, service_url(RELEASE, namespace)), [])
     rel.files = [*kind_values_files(), values_file(tmp, "e2e", e2e_values)]
     rel.upgrade()
     yield rel

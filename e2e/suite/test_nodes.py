@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from e2e.suite.api import Api
+from e2e.suite.api import Api, service_url
 from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
 from e2e.suite.script_pods import start_toolbox
-from tests.charts.helm import APP_CHART, helm_on_cluster, kind_values_files, values_file
+from tests.charts.helm import APP_CHART, helm_on_cluster, install_release, kind_values_files, values_file
 from tests.kube import (
     delete_namespace,
     kubectl,
@@ -86,24 +86,12 @@ def spread(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         "config": {"logFormat": "json", "rateLimit": {"enabled": False}},  # the load is one client
     }
     files = [*kind_values_files(), values_file(tmp_path_factory.mktemp("nodes"), "nodes", values)]
-    helm_on_cluster(
-        "upgrade",
-        "--install",
-        RELEASE,
-        str(APP_CHART),
-        "-n",
-        namespace,
-        *[arg for path in files for arg in ("-f", str(path))],
-        "--wait",
-        "--timeout",
-        "8m",
-        timeout=600,
-    )
+    install_release(RELEASE, APP_CHART, namespace, files)
     database_node = pods(namespace, DATABASE)[0]["spec"]["nodeName"]
     other_node = next(w for w in workers if w != database_node)
     start_toolbox(namespace, node=database_node)
     print(f"PostgreSQL on {database_node}; drained and stopped: {other_node}")
-    yield Spread(namespace, Api(namespace, f"http://{RELEASE}.{namespace}.svc"), database_node, other_node)
+    yield Spread(namespace, Api(namespace, service_url(RELEASE, namespace)), database_node, other_node)
     kubectl_result("uncordon", other_node)
     helm_on_cluster("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
     delete_namespace(namespace)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.suite.api import Api
+from e2e.suite.api import Api, service_url
 from e2e.suite.conftest import module_namespace
 from e2e.suite.script_pods import start_toolbox
 from tests.charts.helm import APP_CHART, helm_on_cluster, kind_values_files, values_file
@@ -54,7 +54,7 @@ def namespace(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 def test_replicas_share_one_limit_through_the_embedded_redis(namespace: str) -> None:
     servers = [p for p in pods(namespace, SERVER) if pod_ready(p)]
     assert len(servers) == REPLICAS, [p["metadata"]["name"] for p in servers]
-    api = Api(namespace, f"http://{RELEASE}.{namespace}.svc")
+    api = Api(namespace, service_url(RELEASE, namespace))
     ready = api.request("GET", "/api/v1/health/ready")
     assert ready.status == 200 and ready.body["checks"] == {"database": "ok", "redis": "ok"}, ready
 

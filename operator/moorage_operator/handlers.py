@@ -1,9 +1,10 @@
 """The kopf wiring: settings, indexes of the children, and one reconcile behind every trigger.
 
 Run with ``kopf run -m moorage_operator.handlers`` (or ``python -m moorage_operator``). The children are
-kept in kopf indexes fed by watch streams, so each reconcile reads the cluster's state without extra
-GET requests; the create/update/resume handlers react at once, the timer re-checks every few seconds
-(rotation due-times, migration Jobs, rollouts).
+kept in kopf indexes fed by watch streams, and so are digests of every Secret and ConfigMap an instance
+may reference, so each reconcile reads the cluster's state without extra GET requests; the
+create/update/resume handlers react at once, the timer re-checks every few seconds (rotation due-times,
+migration Jobs, rollouts, changed referenced data).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from moorage_operator.reconcile import (
     reads,
     rejected_status,
 )
-from moorage_operator.reconcile.kinds import CHILDREN, Kind
-from moorage_operator.reconcile.secrets import secret_data_hash
+from moorage_operator.reconcile.kinds import CHILDREN, REFERENCED, REFERENCED_BY_KIND, Kind
+from moorage_operator.reconcile.references import Digests, digests, observe_references
 
 RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
 MANAGED: dict[str, Any] = {
@@ -119,6 +120,20 @@ for _kind in CHILDREN:
     )
 
 
+def _digester(kind: Kind) -> Any:
+    async def index(namespace: str | None, name: str | None, body: kopf.Body, **_: Any) -> Any:
+        return {(namespace or "", name or ""): digests(body)}
+
+    index.__name__ = kind.index
+    return index
+
+
+# The Secrets and ConfigMaps instances may reference, keyed by (namespace, name): per-key digests only.
+# The watch keeps them current, so the next resync (every few seconds) sees a changed value.
+for _kind in REFERENCED:
+    kopf.index(_kind.group or None, _kind.version, _kind.plural, id=_kind.index)(_digester(_kind))
+
+
 def _one(index: Any, key: tuple[str, str], name: str) -> Mapping[str, Any] | None:
     for obj in index.get(key, []):
         if (obj.get("metadata") or {}).get("name") == name:
@@ -144,9 +159,7 @@ async def _job_failure_message(kube: Kube, namespace: str, name: str) -> str | N
     return max(finished)[1] if finished else None
 
 
-async def _observe(
-    kube: Kube, instance: Instance, indexes: Mapping[str, Any], *, refresh: bool = False
-) -> Observed:
+async def _observe(kube: Kube, instance: Instance, indexes: Mapping[str, Any]) -> Observed:
     key = (instance.namespace, instance.name)
     observed = Observed()
     for kind in CHILDREN:
@@ -154,14 +167,14 @@ async def _observe(
             setattr(observed, kind.field or "", [dict(o) for o in indexes[kind.index].get(key, [])])
         else:
             setattr(observed, kind.field or "", _one(indexes[kind.index], key, kind.name(instance.name)))
-    wanted = reads(instance, observed, refresh=refresh)
-    if wanted.database_secrets:
-        secrets = {
-            name: await kube.get("v1", "Secret", instance.namespace, name)
-            for name in sorted({name for name, _ in wanted.database_secrets})
-        }
-        observed.database_secret_hash = secret_data_hash(instance.uid, wanted.database_secrets, secrets)
-        observed.database_secret_present = observed.database_secret_hash is not None
+    wanted = reads(instance, observed)
+    if wanted.references is not None:
+
+        def lookup(kind: str, name: str) -> Digests | None:
+            found = indexes[REFERENCED_BY_KIND[kind].index].get((instance.namespace, name), [])
+            return next(iter(found), None)
+
+        observe_references(observed, instance.uid, wanted.references, lookup)
     if wanted.server_pods:
         selector = ",".join(f"{k}={v}" for k, v in names.selector_labels(instance.name).items())
         observed.server_pods = await kube.list("v1", "Pod", instance.namespace, selector)
@@ -251,7 +264,7 @@ async def reconcile(
         checked: dict[tuple[str, str], float] = memo["reapplied"]
         key = (instance.namespace, instance.name)
         reapply = time.monotonic() - checked.get(key, float("-inf")) >= DRIFT_SECONDS
-        observed = await _observe(kube, instance, indexes, refresh=reapply)
+        observed = await _observe(kube, instance, indexes)
         now = datetime.now(UTC)
         result = plan(instance, observed, now, reapply=reapply)
         if reapply:
@@ -287,7 +300,7 @@ def _pruned(value: Any) -> Any:
 
 
 def _indexes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    return {kind.index: kwargs[kind.index] for kind in CHILDREN}
+    return {kind.index: kwargs[kind.index] for kind in (*CHILDREN, *REFERENCED)}
 
 
 @kopf.on.resume(*RESOURCE, id="resume")

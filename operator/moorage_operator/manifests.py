@@ -179,7 +179,13 @@ def service(owner: Owner) -> dict[str, Any]:
 
 
 def deployment(
-    app: AppSpec, owner: Owner, *, image: str, ring: KeyRing, database_hash: str | None = None
+    app: AppSpec,
+    owner: Owner,
+    *,
+    image: str,
+    ring: KeyRing,
+    database_hash: str | None = None,
+    references_hash: str | None = None,
 ) -> dict[str, Any]:
     volumes, mounts = _volumes()
     container = {
@@ -220,8 +226,12 @@ def deployment(
             },
         },
     }
-    if database_hash:
-        spec["template"]["metadata"]["annotations"][names.ANN_DATABASE_HASH] = database_hash
+    for annotation, value in (
+        (names.ANN_DATABASE_HASH, database_hash),
+        (names.ANN_REFERENCES_HASH, references_hash),
+    ):
+        if value:
+            spec["template"]["metadata"]["annotations"][annotation] = value
     more_env = forwarded_env(app.expose, app.config)
     apply_pod_controls(spec["template"], app.pod, owner.name, server=True, more_env=more_env)
     if app.autoscaling is None:
@@ -268,7 +278,14 @@ def disruption_budget(owner: Owner) -> dict[str, Any]:
 
 
 def migration_job(
-    app: AppSpec, owner: Owner, *, image: str, inputs: str = "", attempt: int = 0, attempt_key: str = ""
+    app: AppSpec,
+    owner: Owner,
+    *,
+    image: str,
+    inputs: str = "",
+    attempt: int = 0,
+    attempt_key: str = "",
+    secret_hash: str | None = None,
 ) -> dict[str, Any]:
     """``moorage migrate`` for one image; its log tail lands in the termination message on failure."""
     volumes, mounts = _volumes()
@@ -276,6 +293,8 @@ def migration_job(
     meta["annotations"] = {names.ANN_IMAGE: image}
     if attempt_key:
         meta["annotations"] |= {names.ANN_ATTEMPT: str(attempt), names.ANN_ATTEMPT_KEY: attempt_key}
+    if secret_hash:
+        meta["annotations"][names.ANN_MIGRATION_SECRET_HASH] = secret_hash
     pod_labels = names.child_labels(owner.name, "migration")
     obj: dict[str, Any] = {
         "apiVersion": "batch/v1",

@@ -28,9 +28,14 @@ ANN_ATTEMPT = f"{GROUP}/attempt"  # on a migration Job: which automatic retry it
 ANN_ATTEMPT_KEY = f"{GROUP}/attempt-key"  # on a migration Job: the image and inputs its attempts count for
 ANN_KEY_RING = f"{GROUP}/key-ring"  # on the pod template: rolls the pods when the ring changes
 ANN_CONFIG_HASH = f"{GROUP}/config-hash"
-# On the pod template: a salted hash of the referenced database Secrets' data, so a rotated password
-# rolls the pods (the values never appear anywhere).
+# On the pod template: salted hashes of the data the pods consume by reference, so a rotated password
+# or a changed platform Secret/ConfigMap rolls the pods (the values never appear anywhere). One per
+# source, like the chart's checksum/* annotations: the database Secret, and spec.env/envFrom/redis.
 ANN_DATABASE_HASH = f"{GROUP}/database-secret-hash"
+ANN_REFERENCES_HASH = f"{GROUP}/references-hash"
+# On a migration Job: the salted hash of the migration Secret's data it started with; a failed Job
+# whose hash is no longer current is retried at once (a corrected password).
+ANN_MIGRATION_SECRET_HASH = f"{GROUP}/migration-secret-hash"
 ANN_ROTATED_AT = f"{GROUP}/rotated-at"
 ANN_PREVIOUS_EXPIRES_AT = f"{GROUP}/previous-expires-at"
 ANN_ROTATE_HANDLED = f"{GROUP}/rotate-handled"

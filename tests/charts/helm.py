@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from tests.images import hermetic
+from tests.images import OPERATOR_IMAGE, hermetic, split_image
 from tests.kube import CONTEXT
 from tests.tools import find_tool
 
@@ -61,13 +61,60 @@ def values_file(directory: Path, name: str, values: Mapping[str, Any]) -> Path:
     return path
 
 
-def value_args(values_files: Iterable[Path] = (), set_values: Mapping[str, str] | None = None) -> list[str]:
+def value_args(
+    values_files: Iterable[Path] = (),
+    set_values: Mapping[str, str] | None = None,
+    *,
+    set_strings: Mapping[str, str] | None = None,
+) -> list[str]:
     args: list[str] = []
     for path in values_files:
         args += ["-f", str(path)]
     for key, value in (set_values or {}).items():
         args += ["--set", f"{key}={value}"]
+    for key, value in (set_strings or {}).items():
+        args += ["--set-string", f"{key}={value}"]
     return args
+
+
+def install_release(
+    release: str,
+    chart: Path,
+    namespace: str,
+    values_files: Iterable[Path] = (),
+    set_values: Mapping[str, str] | None = None,
+    *,
+    set_strings: Mapping[str, str] | None = None,
+    wait: str = "8m",
+) -> HelmResult:
+    """`helm upgrade --install … --wait` on the kind cluster: installs or upgrades, then waits for Ready."""
+    return helm_on_cluster(
+        "upgrade",
+        "--install",
+        release,
+        str(chart),
+        "-n",
+        namespace,
+        *value_args(values_files, set_values, set_strings=set_strings),
+        "--wait",
+        "--timeout",
+        wait,
+    )
+
+
+def install_operator(namespace: str, watched: str) -> str:
+    """The operator chart released in ``namespace`` with this run's image, watching only ``watched``.
+
+    Returns the release name.
+    """
+    # Its own release name: the chart's cluster-scoped objects are named after the release, and
+    # `make up` or `skaffold run` may have a "moorage-operator" release in the cluster already.
+    release = f"moorage-operator-{namespace.rsplit('-', 1)[-1]}"
+    repository, tag = split_image(OPERATOR_IMAGE)
+    values = {"image.repository": repository, "image.tag": tag, "watchNamespaces": f"{{{watched}}}"}
+    kind_values = OPERATOR_CHART / "ci" / "kind-values.yaml"
+    install_release(release, OPERATOR_CHART, namespace, [kind_values], values, wait="5m")
+    return release
 
 
 def render(

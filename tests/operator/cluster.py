@@ -118,7 +118,7 @@ def port_forward(namespace: str, target: str, remote: int) -> Iterator[str]:
 def operator_namespace(
     tmp_path_factory: pytest.TempPathFactory, prefix: str, prepare: Callable[[], None] | None = None
 ) -> Iterator[str]:
-    """A fresh namespace with the CRD installed and the example's PostgreSQL running in it.
+    """A fresh namespace with the CRD installed (``namespace_with_database`` adds the example's PostgreSQL).
 
     KUBECONFIG points at a kubeconfig for our context meanwhile (kopf and the operator's client read
     it); ``prepare`` runs before the namespace is made, e.g. to install more CRDs.
@@ -145,3 +145,11 @@ def operator_namespace(
 def start_database(namespace: str) -> None:
     apply(database_manifests(namespace))
     kubectl("-n", namespace, "rollout", "status", "deployment/example-db", "--timeout=180s", timeout=200)
+
+
+@contextlib.contextmanager
+def namespace_with_database(tmp_path_factory: pytest.TempPathFactory, prefix: str) -> Iterator[str]:
+    """``operator_namespace`` with the example's PostgreSQL running in it."""
+    with operator_namespace(tmp_path_factory, prefix) as ns:
+        start_database(ns)
+        yield ns

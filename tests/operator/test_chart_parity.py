@@ -15,6 +15,7 @@ import pytest
 import yaml
 from moorage_operator import manifests, names
 from moorage_operator.keyring import KeyRing
+from moorage_operator.reconcile.references import referenced
 from moorage_operator.spec import parse_spec
 
 from tests.tools import locate_tool
@@ -183,6 +184,11 @@ OPERATOR_FIELDS: dict[str, Any] = {
     "env": EXTRA_ENV,
     "envFrom": [{"configMapRef": {"name": "platform-env"}}, {"secretRef": {"name": "platform-secrets"}}],
 }
+_OPERATOR_SPEC: dict[str, Any] = {
+    "image": "moorage/service:dev",
+    "database": {"secretRef": {"name": "db"}},
+    **OPERATOR_FIELDS,
+}
 SAME_POD_FIELDS = (
     "imagePullSecrets",
     "nodeSelector",
@@ -226,3 +232,35 @@ def test_extra_env_and_env_from_follow_the_operators_own(
     chart_from, op_from = _server(chart["spec"])["envFrom"], _server(operator["spec"])["envFrom"]
     assert op_from[1:] == chart_from[1:] == OPERATOR_FIELDS["envFrom"]
     assert "configMapRef" in op_from[0] and "configMapRef" in chart_from[0]  # each one's own config first
+
+
+def _consumed_objects(container: dict[str, Any], own_prefix: str) -> set[tuple[str, str]]:
+    """(kind, name) of every Secret/ConfigMap a container reads, leaving out its owner's own objects."""
+    found: set[tuple[str, str]] = set()
+    sources = [
+        *((e.get("valueFrom") or {}) for e in container.get("env") or []),
+        *(container.get("envFrom") or []),
+    ]
+    for source in sources:
+        for field, kind in (
+            ("secretKeyRef", "Secret"),
+            ("secretRef", "Secret"),
+            ("configMapKeyRef", "ConfigMap"),
+            ("configMapRef", "ConfigMap"),
+        ):
+            ref = source.get(field)
+            if ref and not str(ref["name"]).startswith(own_prefix):
+                found.add((kind, str(ref["name"])))
+    return found
+
+
+def test_every_platform_object_the_pod_reads_is_one_whose_change_rolls_it(
+    both_set: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """Same intent, same objects read; the operator hashes exactly those (the chart leaves it to Reloader)."""
+    chart, operator = both_set
+    chart_reads = _consumed_objects(_server(chart["spec"]), "parity-moorage")
+    operator_reads = _consumed_objects(_server(operator["spec"]), "parity-")
+    watched = {(r.kind, r.name) for r in referenced(parse_spec(_OPERATOR_SPEC)).pods}
+    assert chart_reads == operator_reads - {("Secret", "db")} == watched
+    assert watched == {("Secret", "partner"), ("ConfigMap", "platform-env"), ("Secret", "platform-secrets")}

@@ -6,42 +6,43 @@ namespace. Each scenario prints its time to detect and time to recover.
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
+import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from moorage_operator import names
+from moorage_operator import manifests, names
 
 from tests.images import SERVICE_IMAGE, SERVICE_IMAGE_ALIAS
 from tests.kube import apply, condition, kubectl, kubectl_json, wait_for
 
-from .cluster import instance_manifest, operator_namespace, start_database
+from .cluster import instance_manifest, namespace_with_database
 from .health import argocd_health, kstatus, kstatus_binary
-from .test_cluster_operator import Operator, describe, instance, server_pods, wait_ready
+from .test_cluster_operator import Operator, describe, instance, running_operator, server_pods, wait_ready
 
 pytestmark = pytest.mark.cluster
 
 NAME = "sturdy"
 DB_VALUE = "example-only-password"
+PLATFORM_SECRET = "sturdy-platform"
 
 
 @pytest.fixture(scope="module")
 def namespace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with operator_namespace(tmp_path_factory, "t10-resilience") as ns:
-        start_database(ns)
+    with namespace_with_database(tmp_path_factory, "t10-resilience") as ns:
         yield ns
 
 
 @pytest.fixture(scope="module")
 def operator(namespace: str) -> Iterator[Operator]:
-    op = Operator(namespace)
-    op.start()
-    yield op
-    kubectl("-n", namespace, "delete", "appinstances", "--all", "--timeout=120s", check=False, timeout=150)
-    op.stop()
+    with running_operator(namespace) as op:
+        yield op
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,8 @@ def messages(namespace: str, reason: str) -> list[str]:
 
 def report(scenario: str, **seconds: float) -> None:
     figures = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s" for k, v in seconds.items())
-    print(f"\n[issue-10] {scenario}: {figures}")
+    # kopf's runner swaps sys.stdout while the operator runs: write where pytest -s shows it.
+    print(f"\n[issue-10] {scenario}: {figures}", file=sys.__stdout__, flush=True)
 
 
 def patch_instance(namespace: str, body: dict[str, Any]) -> None:
@@ -181,6 +183,100 @@ def test_a_rotated_database_secret_rolls_the_pods(
     template = kubectl_json("get", "-n", namespace, "deployment", NAME)["spec"]["template"]
     assert DB_VALUE not in json.dumps(template)
     assert template["metadata"]["annotations"][names.ANN_DATABASE_HASH]
+
+
+class Records(logging.Handler):
+    """Every log record of this process meanwhile (the operator runs in a thread here), formatted."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record) + json.dumps(getattr(record, "k8s_ref", None), default=str))
+
+
+def platform_secret(namespace: str, value: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": PLATFORM_SECRET, "namespace": namespace},
+        "stringData": {"PLATFORM_GREETING": value},
+    }
+
+
+def replica_sets(namespace: str) -> set[str]:
+    listed = kubectl_json("get", "-n", namespace, "replicasets", "-l", f"{names.LABEL_OWNER}={NAME}")
+    return {rs["metadata"]["name"] for rs in listed["items"]}
+
+
+def greeting_in_pods(namespace: str) -> set[str]:
+    seen = set()
+    for pod in server_pods(namespace, NAME):
+        if pod["status"].get("phase") != "Running":
+            continue
+        printed = kubectl(
+            "-n",
+            namespace,
+            "exec",
+            pod["metadata"]["name"],
+            "-c",
+            manifests.CONTAINER,
+            "--",
+            "python",
+            "-c",
+            "import os; print(os.environ.get('PLATFORM_GREETING', '-'))",
+            check=False,
+        )
+        seen.add(printed.strip())
+    return seen
+
+
+def test_a_changed_envfrom_secret_rolls_the_pods_without_its_value_anywhere(
+    namespace: str, ready: dict[str, Any]
+) -> None:
+    first, second = f"h11-first-{uuid.uuid4().hex}", f"h11-second-{uuid.uuid4().hex}"
+    records = Records()
+    logging.getLogger().addHandler(records)
+    try:
+        apply(platform_secret(namespace, first))
+        patch_instance(namespace, {"spec": {"envFrom": [{"secretRef": {"name": PLATFORM_SECRET}}]}})
+        wait_ready(namespace, NAME, SERVICE_IMAGE)
+        wait_for("the first value in the pods", lambda: greeting_in_pods(namespace) == {first}, timeout=120)
+        sets_before = replica_sets(namespace)
+        pods_before = {p["metadata"]["uid"] for p in server_pods(namespace, NAME)}
+        start = time.monotonic()
+        apply(platform_secret(namespace, second))
+
+        def rolled() -> bool:
+            now = {p["metadata"]["uid"] for p in server_pods(namespace, NAME)}
+            return bool(now) and not (now & pods_before) and greeting_in_pods(namespace) == {second}
+
+        wait_for(
+            "pods with the new value",
+            rolled,
+            timeout=300,
+            every=2,
+            describe=lambda: describe(namespace, NAME),
+        )
+        report("envFrom Secret changed", time_to_rolled=time.monotonic() - start)
+        wait_ready(namespace, NAME, SERVICE_IMAGE)
+    finally:
+        logging.getLogger().removeHandler(records)
+    assert replica_sets(namespace) - sets_before, "no new ReplicaSet"
+    changed = messages(namespace, "ReferencedDataChanged")
+    assert any(f"Secret {PLATFORM_SECRET}" in m for m in changed), changed
+    every_event = json.dumps(kubectl_json("get", "-n", namespace, "events"))
+    operator_log = "\n".join(records.lines)
+    assert "reconciled: applied" in operator_log  # the operator's log was captured
+    template = kubectl_json("get", "-n", namespace, "deployment", NAME)["spec"]["template"]
+    assert template["metadata"]["annotations"][names.ANN_REFERENCES_HASH]
+    for value in (first, second):
+        encoded = base64.b64encode(value.encode()).decode()
+        for where, text in (("an event", every_event), ("the operator's log", operator_log)):
+            assert value not in text and encoded not in text, where
+        assert value not in json.dumps(template)
 
 
 def test_a_migration_on_a_stopped_database_heals_on_its_own(namespace: str, ready: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import yaml
 from moorage_operator import handlers
 from moorage_operator.kube import collection_path
 from moorage_operator.reconcile import Observed
-from moorage_operator.reconcile.kinds import CHILDREN, INSTANCE, READ_ONLY
+from moorage_operator.reconcile.kinds import CHILDREN, INSTANCE, READ_ONLY, REFERENCED
 
 from tests.charts.helm import KUBE_VERSION
 from tests.tools import locate_tool
@@ -62,6 +62,8 @@ def test_chart_grants_exactly_what_the_table_needs(values: list[str]) -> None:
     rules = _rules(values)
     for kind in (*CHILDREN, *READ_ONLY):
         assert _granted(rules, kind.group, kind.plural) == set(kind.verbs), kind.kind
+    for kind in REFERENCED:  # the user's Secrets and ConfigMaps: watched (the children's rules cover them)
+        assert set(kind.verbs) <= _granted(rules, kind.group, kind.plural), kind.kind
     child_resources = {(k.group, k.plural) for k in (*CHILDREN, *READ_ONLY)}
     framework = {
         (INSTANCE.group, r) for r in ("appinstances", "appinstances/status", "appinstances/finalizers")
@@ -76,11 +78,11 @@ def test_chart_grants_exactly_what_the_table_needs(values: list[str]) -> None:
 def test_one_index_per_child_kind_and_an_observed_field_for_each() -> None:
     registry = kopf.get_default_registry()
     ids = {h.id for h in registry._indexing.get_all_handlers()}
-    assert ids == {k.index for k in CHILDREN}
+    assert ids == {k.index for k in (*CHILDREN, *REFERENCED)}
     fields = {f.name for f in dataclasses.fields(Observed)}
     assert {k.field for k in CHILDREN} <= fields
-    kwargs: dict[str, Any] = {k.index: {} for k in CHILDREN} | {"unrelated": 1}
-    assert set(handlers._indexes(kwargs)) == {k.index for k in CHILDREN}
+    kwargs: dict[str, Any] = {k.index: {} for k in (*CHILDREN, *REFERENCED)} | {"unrelated": 1}
+    assert set(handlers._indexes(kwargs)) == {k.index for k in (*CHILDREN, *REFERENCED)}
 
 
 def test_api_paths_come_from_the_table() -> None:

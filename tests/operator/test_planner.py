@@ -10,6 +10,8 @@ from moorage_operator import names
 from moorage_operator.conditions import find
 from moorage_operator.reconcile import Instance, Observed, Plan, plan
 from moorage_operator.reconcile.kinds import CHILDREN
+from moorage_operator.reconcile.references import Digests, digests, observe_references, referenced
+from moorage_operator.spec import parse_spec
 
 from .conftest import NOW, spec
 
@@ -34,6 +36,9 @@ class World:
         self.db_present: bool | None = True
         self.failure_message: str | None = None
         self.pods: list[dict[str, Any]] | None = None  # the serving pods, as the handlers read them
+        # The user's Secrets and ConfigMaps by (kind, name), as the operator's watch sees them; None:
+        # not modelled (only ``db_present`` speaks for the database Secret).
+        self.sources: dict[tuple[str, str], dict[str, Any]] | None = None
         self.now = NOW
 
     def instance(self) -> Instance:
@@ -66,6 +71,14 @@ class World:
                 )
             else:
                 setattr(observed, kind.field or "", self.get(kind.kind, kind.name("shop")))
+        if self.sources is not None:  # as the handlers do, from the digests their index holds
+            sources = self.sources
+
+            def lookup(kind: str, name: str) -> Digests | None:
+                body = sources.get((kind, name))
+                return None if body is None else digests(body)
+
+            observe_references(observed, "uid-1", referenced(parse_spec(self.spec)), lookup)
         return observed
 
     def step(self, at: datetime | None = None, *, reapply: bool = False) -> Plan:

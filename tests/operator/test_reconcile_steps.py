@@ -75,12 +75,12 @@ def test_migration_step_holds_the_old_image_until_the_job_succeeds() -> None:
         Observed(deployment=running),
         OWNER,
         NOW,
-        db_missing=False,
+        blocked=False,
     )
     assert out.target == "moorage/service:1"
     assert out.job_create is not None
     assert out.status["migration"]["state"] == "Running"
-    blocked = plan_migration(instance(), parse_spec(spec()), Observed(), OWNER, NOW, db_missing=True)
+    blocked = plan_migration(instance(), parse_spec(spec()), Observed(), OWNER, NOW, blocked=True)
     assert blocked.job_create is None
     assert blocked.status["migration"]["state"] == "Blocked"
     assert blocked.target is None
@@ -88,7 +88,7 @@ def test_migration_step_holds_the_old_image_until_the_job_succeeds() -> None:
 
 def test_deployment_and_rollout_steps() -> None:
     app = parse_spec(spec())
-    out = plan_deployment(app, Observed(), OWNER, _ring(), target="moorage/service:1", db_missing=False)
+    out = plan_deployment(app, Observed(), OWNER, _ring(), target="moorage/service:1", blocked=False)
     assert out.pending is not None
     assert [e.reason for e in out.events] == ["Created"]
     state = observe_rollout(
@@ -96,7 +96,7 @@ def test_deployment_and_rollout_steps() -> None:
     )
     assert not state.complete
     assert state.notes.not_ready[0][0] == "RollingOut"
-    nothing = plan_deployment(app, Observed(), OWNER, _ring(), target=None, db_missing=False)
+    nothing = plan_deployment(app, Observed(), OWNER, _ring(), target=None, blocked=False)
     assert nothing.pending is None
     assert not nothing.applies
 
@@ -118,15 +118,17 @@ def test_merge_keeps_step_order_first_note_wins_last_status_wins() -> None:
     assert ready["reason"] == "First"
 
 
-def test_reads_names_the_secrets_and_the_migration_job() -> None:
+def test_reads_names_the_references_and_the_migration_job() -> None:
     wanted = reads(instance(), Observed())
-    assert wanted.database_secrets == {("db", "DATABASE_URL")}
+    assert wanted.references is not None
+    assert (wanted.references.database.name, wanted.references.database.key) == ("db", "DATABASE_URL")
+    assert wanted.references.migration == wanted.references.database
     assert wanted.migration_job == wanted_job_name(instance(), parse_spec(spec()))
+    # Read on every reconcile, Ready or not: the watch keeps them current at no cost.
     ready = [{"type": "Ready", "status": "True"}]
-    assert not reads(
-        instance(status={"observedGeneration": 1, "conditions": ready}), Observed()
-    ).database_secrets
+    assert reads(instance(status={"observedGeneration": 1, "conditions": ready}), Observed()).references
     assert reads(instance(spec={"image": ""}), Observed()).migration_job is None
+    assert reads(instance(spec={"image": ""}), Observed()).references is None
 
 
 def test_failure_message_is_read_once_per_failure_count() -> None:

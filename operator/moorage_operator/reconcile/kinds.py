@@ -13,6 +13,7 @@ from moorage_operator import names
 
 WRITE = ("get", "list", "watch", "create", "update", "patch", "delete")
 READ = ("get", "list")
+WATCH = ("get", "list", "watch")
 
 
 def _same(instance: str) -> str:
@@ -26,7 +27,8 @@ class Kind:
     plural: str
     verbs: tuple[str, ...]
     # The attribute of ``Observed`` that holds the child, and the child's name for an instance
-    # (``None``: any number of children, e.g. one Job per migration).
+    # (``None``: any number of children, e.g. one Job per migration); for a referenced kind, only the
+    # name of its index.
     field: str | None = None
     name: Callable[[str], str] | None = None
 
@@ -60,7 +62,14 @@ CHILDREN: tuple[Kind, ...] = (
 )
 # Read, never owned: the migration pods' termination messages.
 READ_ONLY: tuple[Kind, ...] = (Kind("Pod", "v1", "pods", READ),)
+# Watched, never owned: the user's Secrets and ConfigMaps the pods consume by reference (the database
+# Secret, spec.env/envFrom, spec.redis). Their indexes hold per-key digests, never values.
+REFERENCED: tuple[Kind, ...] = (
+    Kind("Secret", "v1", "secrets", WATCH, "referenced_secret"),
+    Kind("ConfigMap", "v1", "configmaps", WATCH, "referenced_config_map"),
+)
 INSTANCE = Kind(names.KIND, f"{names.GROUP}/{names.VERSION}", names.PLURAL, ())
 
 PLURALS: dict[str, str] = {k.kind: k.plural for k in (*CHILDREN, *READ_ONLY, INSTANCE)}
 BY_KIND: dict[str, Kind] = {k.kind: k for k in CHILDREN}
+REFERENCED_BY_KIND: dict[str, Kind] = {k.kind: k for k in REFERENCED}

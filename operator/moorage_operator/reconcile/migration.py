@@ -3,7 +3,8 @@
 A Job that failed for good is retried on its own with capped exponential back-off (30 s doubling to
 10 min): each retry is a fresh Job under the next attempt's name. The attempt count belongs to the
 image and the migration inputs, so a new image, a corrected migration Secret or a new value of the
-retry annotation starts over at once.
+retry annotation starts over at once. A failed Job whose migration Secret's data changed since it started
+(the hash on the Job) is retried at once too; that Secret never rolls the serving pods.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def plan_migration(
     owner: manifests.Owner,
     now: datetime,
     *,
-    db_missing: bool,
+    blocked: bool,
 ) -> MigrationOutcome:
     deployed = migrated_image(observed)
     out = MigrationOutcome(target=deployed)
@@ -139,7 +140,16 @@ def plan_migration(
     out.status["migration"] = migration
     job = job_named(migration_jobs(observed), wanted)
     if job is None:
-        _start(out, instance, app, owner, migration, others_running=others_running, db_missing=db_missing)
+        _start(
+            out,
+            instance,
+            app,
+            owner,
+            migration,
+            others_running=others_running,
+            blocked=blocked,
+            secret_hash=observed.migration_secret_hash,
+        )
     else:
         _follow(out, instance, app, observed, owner, job, migration, now)
     return out
@@ -153,13 +163,14 @@ def _start(
     migration: dict[str, Any],
     *,
     others_running: bool,
-    db_missing: bool,
+    blocked: bool,
+    secret_hash: str | None,
 ) -> None:
     wanted = migration["jobName"]
     if others_running:
         migration["state"] = "Waiting"
         out.notes.progressing.append(("Migrating", "waiting for the previous migration Job to stop"))
-    elif db_missing:
+    elif blocked:
         migration["state"] = "Blocked"
     else:
         attempt = int(migration["attempt"])
@@ -171,6 +182,7 @@ def _start(
             inputs=f"{inputs}#{attempt}" if attempt else inputs,
             attempt=attempt,
             attempt_key=str(migration["attemptKey"]),
+            secret_hash=secret_hash,
         )
         retry = f" (automatic retry {attempt})" if attempt else ""
         out.events.append(
@@ -212,7 +224,9 @@ def _follow(
         out.target = app.image
         return
     if state == "Failed":
-        _failed(out, instance, app, owner, job, migration, log_tail, failures, now)
+        _failed(
+            out, instance, app, owner, job, migration, log_tail, failures, now, observed.migration_secret_hash
+        )
         return
     if failures:
         migration["failures"] = failures
@@ -253,6 +267,7 @@ def _failed(
     log_tail: str,
     failures: int,
     now: datetime,
+    secret_hash: str | None,
 ) -> None:
     wanted = migration["jobName"]
     attempt = int(migration["attempt"])
@@ -260,15 +275,27 @@ def _failed(
     # The Job's Failed time decides; a status that already named the time keeps it (no drifting clock).
     recorded = parse_time(previous.get("nextAttemptTime")) if previous.get("jobName") == wanted else None
     due = recorded or _failed_at(job, now) + backoff(attempt)
-    refused = CONFIG_REFUSAL in log_tail
-    if refused:
+    # A changed migration Secret (a corrected password) is a new input: retry at once, refused or not.
+    started_with = annotations_of(job).get(names.ANN_MIGRATION_SECRET_HASH)
+    secret_changed = bool(started_with and secret_hash and started_with != secret_hash)
+    if secret_changed:
+        out.events.append(
+            Event(
+                NORMAL,
+                "MigrationSecretChanged",
+                f"the data of Secret {app.migration_database.name} changed: retrying the migration now",
+            )
+        )
+    elif CONFIG_REFUSAL in log_tail:
         _refused(out, instance, app, migration, log_tail, failures)
         return
-    if now >= due:
+    if secret_changed or now >= due:
         # The back-off is over: a fresh Job under the next attempt's name; the failed one goes.
         out.deletes.append(Ref(JOB.api_version, JOB.kind, wanted))
         migration.update(attempt=attempt + 1, jobName=_job_name(instance, app, attempt + 1))
-        _start(out, instance, app, owner, migration, others_running=False, db_missing=False)
+        _start(
+            out, instance, app, owner, migration, others_running=False, blocked=False, secret_hash=secret_hash
+        )
         return
     reason = job_failure_reason(job)
     message = f"migration Job {wanted} for {app.image} failed ({reason})"

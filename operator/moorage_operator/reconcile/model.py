@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moorage_operator import names
 from moorage_operator.keyring import KeyRing
 from moorage_operator.spec import AppSpec
+
+if TYPE_CHECKING:
+    from moorage_operator.reconcile.references import Reference, Referenced
 
 NORMAL = "Normal"
 WARNING = "Warning"
@@ -52,8 +55,13 @@ class Observed:
     ingress: Mapping[str, Any] | None = None
     http_route: Mapping[str, Any] | None = None
     network_policies: Sequence[Mapping[str, Any]] = ()
+    # The referenced data (see ``references``): salted hashes, never values.
     database_secret_present: bool | None = None  # None: not checked
-    database_secret_hash: str | None = None  # None: not read this time (the pods keep the one they have)
+    database_secret_hash: str | None = None  # None: not read (the pods keep the one they have)
+    references_hash: str | None = None  # spec.env/envFrom/redis; None: none referenced, or one missing
+    missing_references: tuple[Reference, ...] = ()  # required ones the pods cannot start without
+    migration_secret_present: bool | None = None  # None: not checked
+    migration_secret_hash: str | None = None
     rejected: str | None = None  # the API server refused a child the spec produced (e.g. limits < requests)
     job_failure_message: str | None = None
     preflight_failure_message: str | None = None
@@ -201,8 +209,8 @@ class Plan:
 class Reads:
     """What the handlers must fetch beyond the watched children before planning."""
 
-    # Database Secrets (name, key) whose presence to check; empty when not needed this time.
-    database_secrets: frozenset[tuple[str, str]] = frozenset()
+    # The Secrets and ConfigMaps the pods and the migration consume (None: the spec cannot be planned).
+    references: Referenced | None = None
     # The migration Job whose pods' termination message to read when it has failures.
     migration_job: str | None = None
     # The preflight Job whose refusal to read when it failed.

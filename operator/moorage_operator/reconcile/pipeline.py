@@ -13,9 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from moorage_operator import manifests
-from moorage_operator.conditions import is_true
 from moorage_operator.reconcile import report
-from moorage_operator.reconcile.checks import check, database_missing
+from moorage_operator.reconcile.checks import check, migration_blocked, serving_blocked
 from moorage_operator.reconcile.jobs import job_failures, job_named, job_state
 from moorage_operator.reconcile.keys import observe_keyring, plan_keyring
 from moorage_operator.reconcile.migration import plan_migration, wanted_job_name
@@ -31,6 +30,7 @@ from moorage_operator.reconcile.model import (
 )
 from moorage_operator.reconcile.platform import plan_platform
 from moorage_operator.reconcile.preflight import plan_preflight, wanted_preflight
+from moorage_operator.reconcile.references import referenced
 from moorage_operator.reconcile.rollback import plan_rollback, rollback_app
 from moorage_operator.reconcile.rollout import observe_rollout, plan_deployment, rollout_complete
 from moorage_operator.reconcile.supporting import plan_supporting
@@ -77,7 +77,7 @@ def plan(instance: Instance, observed: Observed, now: datetime, *, reapply: bool
     owner = _owner(instance)
     keys = plan_keyring(instance, app, observed, owner, now)
     checked = check(app, observed)
-    db_missing = database_missing(observed)
+    blocked = serving_blocked(observed)
     # A failed rollout of this generation: every later step realises the last good image and config.
     rollback = plan_rollback(instance, app, observed, now)
     wanted = rollback.app
@@ -90,11 +90,11 @@ def plan(instance: Instance, observed: Observed, now: datetime, *, reapply: bool
     migration = (
         MigrationOutcome(target=wanted.image)
         if rolled_back
-        else plan_migration(instance, wanted, observed, owner, now, db_missing=db_missing)
+        else plan_migration(instance, wanted, observed, owner, now, blocked=migration_blocked(observed))
     )
     target = preflight.hold_image or migration.target
     deployment = plan_deployment(
-        held, observed, owner, keys.ring, target=target, db_missing=db_missing, reapply=reapply
+        held, observed, owner, keys.ring, target=target, blocked=blocked, reapply=reapply
     )
     rollout = observe_rollout(
         instance,
@@ -117,25 +117,15 @@ def _paused(instance: Instance, app: AppSpec, observed: Observed, now: datetime)
     return merge(instance, steps, now, serving=rollout.running_image)
 
 
-def reads(instance: Instance, observed: Observed, *, refresh: bool = False) -> Reads:
-    """What to fetch besides the watched children; nothing for a spec that cannot be planned.
-
-    ``refresh`` (the periodic drift check) re-reads the database Secrets so a rotated password rolls.
-    """
+def reads(instance: Instance, observed: Observed) -> Reads:
+    """What to look up besides the watched children; nothing for a spec that cannot be planned."""
     try:
         app = parse_spec(instance.spec)
     except InvalidSpec:
         return Reads()
-    secrets: frozenset[tuple[str, str]] = frozenset()
-    # The database Secret belongs to the user and is not watched: look while not Ready or on a change.
-    changed = instance.status.get("observedGeneration") != instance.generation
-    if refresh or changed or not is_true(instance.status.get("conditions"), "Ready"):
-        # Only the Secret the serving pods read goes into their template: a migration-only Secret
-        # changes the migration Job, never the running pods (they must not roll while it fails).
-        secrets = frozenset({(app.database.name, app.database.key)})
     wanted = rollback_app(instance, app)
     return Reads(
-        database_secrets=secrets,
+        references=referenced(app),
         migration_job=wanted_job_name(instance, wanted, observed.jobs),
         preflight_job=wanted_preflight(instance, wanted, observed, trusted=wanted is not app),
         server_pods=observed.deployment is not None and not rollout_complete(observed.deployment),

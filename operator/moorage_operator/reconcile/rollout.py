@@ -21,6 +21,7 @@ from moorage_operator.reconcile.model import (
     apply_child,
     needs_apply,
 )
+from moorage_operator.reconcile.references import data_changed_events
 from moorage_operator.reconcile.rollback import Revision, last_good
 from moorage_operator.spec import AppSpec
 
@@ -49,24 +50,24 @@ def plan_deployment(
     ring: KeyRing,
     *,
     target: str | None,
-    db_missing: bool,
+    blocked: bool,
     reapply: bool = False,
 ) -> RolloutOutcome:
     out = RolloutOutcome()
-    if target is None or (db_missing and observed.deployment is None):
+    if target is None or blocked:  # blocked: a referenced Secret/ConfigMap is missing, nothing rolls
         return out
     running = _template_annotations(observed.deployment).get(names.ANN_DATABASE_HASH)
     database_hash = observed.database_secret_hash or running
-    desired = manifests.deployment(app, owner, image=target, ring=ring, database_hash=database_hash)
+    desired = manifests.deployment(
+        app,
+        owner,
+        image=target,
+        ring=ring,
+        database_hash=database_hash,
+        references_hash=observed.references_hash,
+    )
     out.pending = desired
-    if running and observed.database_secret_hash and observed.database_secret_hash != running:
-        out.events.append(
-            Event(
-                NORMAL,
-                "DatabaseSecretChanged",
-                f"the data of Secret {app.database.name} changed: rolling the pods",
-            )
-        )
+    out.events.extend(data_changed_events(app, observed.deployment, desired))
     if observed.deployment is not None:
         patch = foreign_env(observed.deployment, desired)
         if patch is not None:
