@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from e2e.suite.pod_logs import PodLogs
 from e2e.suite.script_pods import script_pod
 from tests.kube import apply, kubectl, kubectl_json, kubectl_result, wait_for
 
 # Steady request rate of the load client: modest, since the cluster shares two cores with everything
 # else; the claim under test is "no request fails during the disruption", not throughput.
 LOAD_RATE = float(os.environ.get("MOORAGE_E2E_RATE", "10"))
+REQUEST_ID = re.compile(r'"request_id":\s*"([0-9a-f]+)"')
 
 
 @dataclass
@@ -55,8 +58,10 @@ class Load:
             args += ["--mix", mix]
         self.manifest = script_pod(self.name, args, {"app.kubernetes.io/name": "e2e-load"}, node=node)
         self.token = ""
+        self.server_logs = PodLogs(namespace)
 
     def start(self) -> Load:
+        self.server_logs.start()
         apply(self.manifest, self.namespace)
 
         def started() -> str | None:
@@ -96,7 +101,10 @@ class Load:
                     return found
             pytest.fail(f"load client {self.name} printed no summary:\n{log}")
 
-        data = wait_for(f"load client {self.name} summary", summary, 90)
+        try:
+            data = wait_for(f"load client {self.name} summary", summary, 90)
+        finally:
+            self.server_logs.stop()
         result = LoadResult(data["requests"], data["failures"], data["seconds"], data)
         print(
             f"load {self.name}: {result}; statuses {data['statuses']}; "
@@ -104,4 +112,15 @@ class Load:
         )
         if data["failures"]:
             print(f"failure samples: {json.dumps(data['failure_samples'], indent=1)}")
+            self.explain(data["failure_samples"])
         return result
+
+    def explain(self, samples: list[dict[str, Any]]) -> None:
+        """The server's log lines for each failed request that reached a server (its request id)."""
+        for sample in samples:
+            found = REQUEST_ID.search(sample.get("detail") or "")
+            if found is None:
+                continue
+            request_id = found.group(1)
+            lines = self.server_logs.matching(request_id)
+            print(f"server log of request {request_id}:\n" + ("\n".join(lines) or "  (no line kept)"))
