@@ -32,7 +32,7 @@ edge_log=$(mktemp)
 uv run --frozen pytest -m cluster e2e/suite/test_edge.py >"$edge_log" 2>&1 &
 edge_pid=$!
 main_rc=0
-uv run --frozen pytest -m cluster tests e2e --ignore=e2e/suite/test_edge.py \
+uv run --frozen pytest -m cluster --durations=25 tests e2e --ignore=e2e/suite/test_edge.py \
   --ignore=e2e/suite/test_nodes.py --ignore=e2e/test_cluster.py || main_rc=$?
 edge_rc=0
 wait "$edge_pid" || edge_rc=$?

@@ -76,6 +76,10 @@ async def handle_http_error(request: Request, error: Exception) -> JSONResponse:
 def _database_unreachable(error: Exception) -> bool:
     if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
         return True
+    # asyncpg's connect timeout (DB_CONNECT_TIMEOUT_SECONDS) raises the builtin TimeoutError, which
+    # SQLAlchemy passes through unwrapped; a slow name lookup or handshake on a busy node is enough.
+    if isinstance(error, TimeoutError):
+        return True
     if isinstance(error, sa_exc.DBAPIError):
         return error.connection_invalidated or isinstance(
             error, sa_exc.OperationalError | sa_exc.InterfaceError
@@ -105,6 +109,7 @@ def install_exception_handlers(app: FastAPI) -> None:
         sa_exc.TimeoutError,
         sa_exc.DBAPIError,
         ConnectionError,
+        TimeoutError,
         asyncpg.PostgresConnectionError,
         asyncpg.CannotConnectNowError,
     ):

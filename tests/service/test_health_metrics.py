@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator
 
@@ -101,6 +102,31 @@ async def test_readiness_follows_the_database(own_postgres: PostgresServer) -> N
         assert (await client.get("/api/v1/health/ready")).status_code == 200
         assert (await client.get("/api/v1/health/live")).status_code == 200
     await database.dispose()
+
+
+async def test_a_database_that_never_answers_the_handshake_is_a_503_not_a_500() -> None:
+    """asyncpg's connect timeout raises the builtin TimeoutError: it means "unavailable", like a refusal."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts connections, never speaks: the startup handshake times out
+    port = silent.getsockname()[1]
+    try:
+        settings = make_settings(
+            f"postgresql://moorage:unused@127.0.0.1:{port}/moorage",
+            db_connect_timeout_seconds=0.5,
+            rate_limit_enabled=False,
+        )
+        app = create_app(settings, configure_logs=False)
+        transport = ASGITransport(app=app, raise_app_exceptions=False)
+        async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+            answer = await client.post(
+                "/api/v1/auth/register", json={"email": "silent@example.com", "password": "pw-pw-pw-pw-pw"}
+            )
+        assert_envelope(answer, 503, "database_unavailable")
+        assert answer.headers["retry-after"] == "2"
+        await resources_of(app).database.dispose()
+    finally:
+        silent.close()
 
 
 async def test_gzip_only_when_asked(client: AsyncClient) -> None:
