@@ -12,10 +12,11 @@ from moorage import __version__
 from moorage.api.deps import SettingsDep
 from moorage.api.responses import NO_DATABASE_ROUTE, NOT_READY, error_response
 from moorage.errors import envelope
+from moorage.paths import HEALTH_PATH
 from moorage.resources import request_resources
 from moorage.schemas.health import HealthStatus, ReadinessStatus, ServiceInfo
 
-router = APIRouter(prefix="/health", tags=["health"], responses=NO_DATABASE_ROUTE)
+router = APIRouter(prefix=HEALTH_PATH, tags=["health"], responses=NO_DATABASE_ROUTE)
 logger = logging.getLogger(__name__)
 
 

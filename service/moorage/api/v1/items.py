@@ -6,11 +6,12 @@ from fastapi import APIRouter, status
 
 from moorage.api.deps import CurrentUserDep, DatabaseDep, PageDep, PrincipalDep, SessionDep
 from moorage.api.responses import NOT_YOUR_ITEM, PROTECTED_ROUTE, errors
+from moorage.paths import API_PREFIX
 from moorage.schemas.common import Page
 from moorage.schemas.items import ItemCreate, ItemPublic, ItemUpdate
 from moorage.services.items import ItemQueries, ItemService
 
-router = APIRouter(prefix="/items", tags=["items"], responses=PROTECTED_ROUTE)
+router = APIRouter(prefix=f"{API_PREFIX}/items", tags=["items"], responses=PROTECTED_ROUTE)
 
 
 @router.post(
