@@ -6,6 +6,7 @@ Secrets are masked before any handler formats a record.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -21,6 +22,7 @@ from moorage.request_context import current_request_id
 # Attributes every record has, plus uvicorn's terminal-colour duplicate of its message.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 _CONTEXT_ATTRS = ("request_id", "trace_id", "span_id")
+_RESERVED_ATTRS = _STANDARD_ATTRS | frozenset(_CONTEXT_ATTRS)
 _MASK = "***"
 _SECRET_KEY_NAMES = re.compile(r"(?i)password|passwd|secret|token|authorization|api[_-]?key|cookie")
 
@@ -32,9 +34,15 @@ _SECRETS = re.compile(
     r"|(?P<pair>(?i:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"
     r"|(?P<url>://[^:/@\s]+:)[^@\s]+@"
 )
-# Every match above contains one of these (lower-cased); text with none skips the regex entirely,
-# which is every access-log field of an ordinary request.
-_MARKERS = ("bearer", "eyj", "pass", "secret", "token", "key", "://")
+# Every match above contains one of these; text with none skips the substitution entirely, which is
+# every access-log field of an ordinary request. One case-insensitive search, no lowered copy.
+_MARKERS = re.compile(r"(?i)bearer|eyj|pass|secret|token|key|://")
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_key_name(key: str) -> bool:
+    # Extras are a handful of fixed names (method, path, status...): decided once per name.
+    return _SECRET_KEY_NAMES.search(key) is not None
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -51,8 +59,7 @@ def redact(text: str, literals: Iterable[str] = ()) -> str:
     for literal in literals:
         if literal and literal in text:
             text = text.replace(literal, _MASK)
-    lowered = text.lower()
-    if any(marker in lowered for marker in _MARKERS):
+    if _MARKERS.search(text) is not None:
         text = _SECRETS.sub(_mask, text)
     return text
 
@@ -82,13 +89,12 @@ class ContextFilter(logging.Filter):
         cleaned = redact(message, self._literals)
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
-        for key, value in list(vars(record).items()):
-            if key in _STANDARD_ATTRS or key in _CONTEXT_ATTRS:
-                continue
-            if _SECRET_KEY_NAMES.search(key):
-                setattr(record, key, _MASK)
-            elif isinstance(value, str):
-                setattr(record, key, redact(value, self._literals))
+        attributes = vars(record)
+        for key in attributes.keys() - _RESERVED_ATTRS:  # the extras only
+            if _secret_key_name(key):
+                attributes[key] = _MASK
+            elif isinstance(value := attributes[key], str):
+                attributes[key] = redact(value, self._literals)
         return True
 
 
