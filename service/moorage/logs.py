@@ -34,9 +34,25 @@ _SECRETS = re.compile(
     r"|(?P<pair>(?i:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"
     r"|(?P<url>://[^:/@\s]+:)[^@\s]+@"
 )
-# Every match above contains one of these; text with none skips the substitution entirely, which is
-# every access-log field of an ordinary request. One case-insensitive search, no lowered copy.
-_MARKERS = re.compile(r"(?i)bearer|eyj|pass|secret|token|key|://")
+
+
+def _may_hold_secret(text: str) -> bool:
+    """False for text without any of the markers every match above contains: such text, which is
+    every access-log field of an ordinary request, skips the substitution entirely.
+
+    Unrolled substring searches on one lowered copy: several times faster than a generator over
+    the markers or a case-insensitive alternation, which re tries at every position.
+    """
+    lowered = text.lower()
+    return (
+        "bearer" in lowered
+        or "eyj" in lowered
+        or "pass" in lowered
+        or "secret" in lowered
+        or "token" in lowered
+        or "key" in lowered
+        or "://" in lowered
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -59,7 +75,7 @@ def redact(text: str, literals: Iterable[str] = ()) -> str:
     for literal in literals:
         if literal and literal in text:
             text = text.replace(literal, _MASK)
-    if _MARKERS.search(text) is not None:
+    if _may_hold_secret(text):
         text = _SECRETS.sub(_mask, text)
     return text
 
@@ -98,6 +114,10 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# What json.dumps(entry, default=str, ensure_ascii=False) builds on every call, built once.
+_json = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -109,11 +129,11 @@ class JsonFormatter(logging.Formatter):
         for key in _CONTEXT_ATTRS:
             entry[key] = getattr(record, key, None)
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and key not in _CONTEXT_ATTRS and not key.startswith("_"):
+            if key not in _RESERVED_ATTRS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = record.exc_text or self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _json.encode(entry)
 
 
 class TextFormatter(logging.Formatter):
@@ -148,6 +168,12 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ign
 
 
 def configure_logging(level: str, fmt: Literal["json", "text"], secret_literals: Iterable[str] = ()) -> None:
+    # Neither formatter prints the caller, thread or process fields: records skip gathering them
+    # (a walk up the stack and three lookups on every record, the access log's included).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = _StdoutHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(ContextFilter(secret_literals))

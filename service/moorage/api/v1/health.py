@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from redis.asyncio import Redis
 from sqlalchemy import text
 
 from moorage import __version__
@@ -15,6 +15,9 @@ from moorage.errors import envelope
 from moorage.paths import HEALTH_PATH
 from moorage.resources import request_resources
 from moorage.schemas.health import HealthStatus, ReadinessStatus, ServiceInfo
+
+if TYPE_CHECKING:  # redis-py is imported only when REDIS_URL is set (moorage.app)
+    from redis.asyncio import Redis
 
 router = APIRouter(prefix=HEALTH_PATH, tags=["health"], responses=NO_DATABASE_ROUTE)
 logger = logging.getLogger(__name__)
