@@ -5,7 +5,8 @@ Variants, each its own uvicorn process with one worker, loaded by wrk from anoth
   (b) bare FastAPI doing the identical single read (same Core statement, same driver, no auth);
   (c) moorage with production defaults (auth, middleware, access log, metrics, rate limiter);
   (d) moorage with every request traced and exported over OTLP.
-Besides req/s and latency it prints PostgreSQL round trips per item read (counted by a wire
+Besides req/s, latency and the server's CPU per request (the steadier figure on a shared
+machine: ratios are also given from it) it prints PostgreSQL round trips per item read (counted by a wire
 proxy in a separate short probe) and reconnects per 1000 requests (pg_stat_database.sessions
 during the timed load). Ratios only: the machine's speed cancels out; nothing is asserted.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shutil
 import statistics
@@ -49,6 +51,7 @@ class Load:
     requests: int = 0
     connects: int = 0
     reconnects_per_1000: float = float("nan")
+    cpu_us_per_request: float = float("nan")  # the server process's user+system CPU
 
 
 def median_load(loads: list[Load]) -> Load:
@@ -63,6 +66,7 @@ def median_load(loads: list[Load]) -> Load:
         requests=requests,
         connects=sum(load.connects for load in loads),
         reconnects_per_1000=1000 * sum(load.connects for load in loads) / max(requests, 1),
+        cpu_us_per_request=statistics.median(load.cpu_us_per_request for load in loads),
     )
 
 
@@ -135,6 +139,12 @@ class SessionCounter:
             "SELECT sessions FROM pg_stat_database WHERE datname = $1", DATABASE
         )
         return int(value)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used: steadier than req/s on a shared machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -217,9 +227,13 @@ class Bench:
                 sessions = await self.sessions.read()
                 for _ in range(self.rounds):
                     for index, server in enumerate(servers):
+                        assert server.process is not None
+                        cpu_before = cpu_seconds(server.process.pid)
                         load = await asyncio.to_thread(
                             run_wrk, server.base_url + path, self.seconds, self.connections, headers
                         )
+                        cpu = cpu_seconds(server.process.pid) - cpu_before
+                        load.cpu_us_per_request = 1e6 * cpu / max(load.requests, 1)
                         load.connects = (now := await self.sessions.read()) - sessions
                         sessions = now
                         rounds[index].append(load)
@@ -269,7 +283,7 @@ def report(variants: list[Variant]) -> None:
     print()
     print(
         f"{'variant':<34}{'endpoint':<7}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
-        f"{'reconn/1k':>10}{'x (a)':>7}{'x (b)':>7}"
+        f"{'reconn/1k':>10}{'x (a)':>7}{'x (b)':>7}{'cpu us/req':>11}{'cpu x (a)':>10}{'cpu x (b)':>10}"
     )
     for variant in variants:
         for endpoint, load, to_a, to_b in (
@@ -282,6 +296,9 @@ def report(variants: list[Variant]) -> None:
                 f"{load.p99_ms:>8.2f}{load.errors:>7}{load.reconnects_per_1000:>10.1f}"
                 f"{load.requests_per_second / to_a.requests_per_second:>7.2f}"
                 f"{load.requests_per_second / to_b.requests_per_second:>7.2f}"
+                # As throughput ratios: the baseline's CPU per request over this variant's.
+                f"{load.cpu_us_per_request:>11.0f}{to_a.cpu_us_per_request / load.cpu_us_per_request:>10.2f}"
+                f"{to_b.cpu_us_per_request / load.cpu_us_per_request:>10.2f}"
             )
     print()
     print(f"{'variant':<34}{'cold start s':>13}{'x (a)':>7}{'RSS MB':>8}")
@@ -301,6 +318,15 @@ def report(variants: list[Variant]) -> None:
     print()
     for label, ratio, target in targets:
         print(f"target {label}: {ratio:.2f} {'met' if ratio >= target else 'MISSED'}")
+    cpu_targets = [
+        ("(c) item >= 0.90x (a)", production.item, bare.item, 0.90),
+        ("(c) item >= 0.85x (b)", production.item, single.item, 0.85),
+        ("(c) live >= 0.85x (a)", production.live, bare.live, 0.85),
+        ("(d) item >= 0.60x (a)", traced.item, bare.item, 0.60),
+    ]
+    for label, load, baseline, target in cpu_targets:
+        ratio = baseline.cpu_us_per_request / load.cpu_us_per_request
+        print(f"target {label} by CPU per request: {ratio:.2f} {'met' if ratio >= target else 'MISSED'}")
     cold = production.cold_start_s / bare.cold_start_s
     print(f"target (c) cold start <= 1.20x (a): {cold:.2f} {'met' if cold <= 1.2 else 'MISSED'}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -19,7 +20,7 @@ from moorage.db.engine import create_database
 from moorage.exception_handlers import install_exception_handlers
 from moorage.keys import KeyRing
 from moorage.logs import configure_logging
-from moorage.metrics import create_metrics
+from moorage.metrics import Metrics, create_metrics
 from moorage.middleware.access_log import AccessLogMiddleware
 from moorage.middleware.catch_all import CatchAllMiddleware
 from moorage.middleware.compression import CompressionMiddleware
@@ -29,12 +30,14 @@ from moorage.middleware.request_id import RequestIdMiddleware
 from moorage.openapi import install_openapi
 from moorage.paths import DOCS_PATH, METRICS_PATH, OPENAPI_PATH, OPERATIONAL_PATHS
 from moorage.rate_limit.local import LocalCounter
-from moorage.rate_limit.shared import SharedCounter, create_redis
 from moorage.rate_limit.window import WindowCounter
 from moorage.resources import Resources, resources_of
 from moorage.route_templates import RouteTemplates
 from moorage.telemetry import setup_tracing, tracing_requested
 from moorage.tokens import TokenVerifier
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger("moorage")
 
@@ -61,6 +64,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("moorage stopped; connection pool disposed")
 
 
+def _window_counter(redis: Redis | None, window: int, metrics: Metrics) -> WindowCounter:
+    if redis is None:
+        return LocalCounter(window)
+    from moorage.rate_limit.shared import SharedCounter
+
+    return SharedCounter(
+        redis,
+        window,
+        errors=metrics.rate_limit_redis_errors,
+        fallbacks=metrics.rate_limit_fallbacks,
+        shared=metrics.rate_limit_shared,
+    )
+
+
 def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
     settings = settings or get_settings()
     if configure_logs:
@@ -76,8 +93,13 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     )
     database = create_database(settings)
     key_ring = KeyRing.from_settings(settings)
-    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    redis = create_redis(redis_url, settings.redis_timeout_seconds) if redis_url else None
+    redis: Redis | None = None
+    if settings.redis_url is not None:
+        # Here, not at the top: redis-py (and the OTel SDK it pulls in) is a sixth of the import
+        # time, for a store that is optional.
+        from moorage.rate_limit.shared import create_redis
+
+        redis = create_redis(settings.redis_url.get_secret_value(), settings.redis_timeout_seconds)
     resources = Resources(settings, key_ring, TokenVerifier(key_ring), database, redis=redis)
     app.state.resources = resources
     metrics = create_metrics(database.engine)
@@ -102,17 +124,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     # request id -> access log -> metrics -> catch-all 500 -> CORS -> GZip -> rate limit -> routes.
     if settings.rate_limit_enabled:
         window = settings.rate_limit_window_seconds
-        counter: WindowCounter = (
-            SharedCounter(
-                redis,
-                window,
-                errors=metrics.rate_limit_redis_errors,
-                fallbacks=metrics.rate_limit_fallbacks,
-                shared=metrics.rate_limit_shared,
-            )
-            if redis is not None
-            else LocalCounter(window)
-        )
+        counter = _window_counter(redis, window, metrics)
         app.add_middleware(
             RateLimitMiddleware,
             limit=settings.rate_limit_requests,

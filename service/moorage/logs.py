@@ -6,6 +6,7 @@ Secrets are masked before any handler formats a record.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -21,6 +22,7 @@ from moorage.request_context import current_request_id
 # Attributes every record has, plus uvicorn's terminal-colour duplicate of its message.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 _CONTEXT_ATTRS = ("request_id", "trace_id", "span_id")
+_RESERVED_ATTRS = _STANDARD_ATTRS | frozenset(_CONTEXT_ATTRS)
 _MASK = "***"
 _SECRET_KEY_NAMES = re.compile(r"(?i)password|passwd|secret|token|authorization|api[_-]?key|cookie")
 
@@ -32,9 +34,31 @@ _SECRETS = re.compile(
     r"|(?P<pair>(?i:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"
     r"|(?P<url>://[^:/@\s]+:)[^@\s]+@"
 )
-# Every match above contains one of these (lower-cased); text with none skips the regex entirely,
-# which is every access-log field of an ordinary request.
-_MARKERS = ("bearer", "eyj", "pass", "secret", "token", "key", "://")
+
+
+def _may_hold_secret(text: str) -> bool:
+    """False for text without any of the markers every match above contains: such text, which is
+    every access-log field of an ordinary request, skips the substitution entirely.
+
+    Unrolled substring searches on one lowered copy: several times faster than a generator over
+    the markers or a case-insensitive alternation, which re tries at every position.
+    """
+    lowered = text.lower()
+    return (
+        "bearer" in lowered
+        or "eyj" in lowered
+        or "pass" in lowered
+        or "secret" in lowered
+        or "token" in lowered
+        or "key" in lowered
+        or "://" in lowered
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_key_name(key: str) -> bool:
+    # Extras are a handful of fixed names (method, path, status...): decided once per name.
+    return _SECRET_KEY_NAMES.search(key) is not None
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -51,8 +75,7 @@ def redact(text: str, literals: Iterable[str] = ()) -> str:
     for literal in literals:
         if literal and literal in text:
             text = text.replace(literal, _MASK)
-    lowered = text.lower()
-    if any(marker in lowered for marker in _MARKERS):
+    if _may_hold_secret(text):
         text = _SECRETS.sub(_mask, text)
     return text
 
@@ -82,14 +105,17 @@ class ContextFilter(logging.Filter):
         cleaned = redact(message, self._literals)
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
-        for key, value in list(vars(record).items()):
-            if key in _STANDARD_ATTRS or key in _CONTEXT_ATTRS:
-                continue
-            if _SECRET_KEY_NAMES.search(key):
-                setattr(record, key, _MASK)
-            elif isinstance(value, str):
-                setattr(record, key, redact(value, self._literals))
+        attributes = vars(record)
+        for key in attributes.keys() - _RESERVED_ATTRS:  # the extras only
+            if _secret_key_name(key):
+                attributes[key] = _MASK
+            elif isinstance(value := attributes[key], str):
+                attributes[key] = redact(value, self._literals)
         return True
+
+
+# What json.dumps(entry, default=str, ensure_ascii=False) builds on every call, built once.
+_json = json.JSONEncoder(default=str, ensure_ascii=False)
 
 
 class JsonFormatter(logging.Formatter):
@@ -103,11 +129,11 @@ class JsonFormatter(logging.Formatter):
         for key in _CONTEXT_ATTRS:
             entry[key] = getattr(record, key, None)
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and key not in _CONTEXT_ATTRS and not key.startswith("_"):
+            if key not in _RESERVED_ATTRS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = record.exc_text or self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _json.encode(entry)
 
 
 class TextFormatter(logging.Formatter):
@@ -142,6 +168,12 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ign
 
 
 def configure_logging(level: str, fmt: Literal["json", "text"], secret_literals: Iterable[str] = ()) -> None:
+    # Neither formatter prints the caller, thread or process fields: records skip gathering them
+    # (a walk up the stack and three lookups on every record, the access log's included).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = _StdoutHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(ContextFilter(secret_literals))

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from moorage.api.v1.router import documented_order
+
 DESCRIPTION = """\
 Every response carries `X-Request-ID`. Every non-2xx response has the body
 `{"error": {"code", "message", "details", "request_id"}}` (the `ErrorEnvelope` schema), whatever
@@ -53,7 +55,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title,
         version=app.version,
         description=DESCRIPTION,
-        routes=app.routes,
+        routes=documented_order(app.routes),
         tags=TAGS,
     )
     for path_item in document["paths"].values():

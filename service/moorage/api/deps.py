@@ -10,27 +10,19 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moorage.api.bearer import bearer_principal
 from moorage.config import Settings
 from moorage.db.engine import Database
 from moorage.db.session import get_session
 from moorage.errors import UnauthorizedError
 from moorage.keys import KeyRing
 from moorage.models import User
-from moorage.paths import TOKEN_PATH
-from moorage.rate_limit.identity import VERIFIED_PRINCIPAL
 from moorage.repositories.users import UserRepository
 from moorage.resources import request_resources
 from moorage.schemas.common import MAX_PAGE_SIZE
-from moorage.tokens import Principal, TokenType
-
-_bearer = OAuth2PasswordBearer(
-    tokenUrl=TOKEN_PATH,
-    auto_error=False,
-    description="An access token from `POST /api/v1/auth/token`, sent as `Authorization: Bearer <token>`.",
-)
+from moorage.tokens import Principal
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -54,18 +46,8 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_principal(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
-    """Authorises from the access token alone: no database round trip on the hot path."""
-    if not token:
-        raise UnauthorizedError("Not authenticated.")
-    verified = request.scope.get("state", {}).get(VERIFIED_PRINCIPAL)  # set by the rate limiter
-    if verified is not None and verified[0] == token:
-        principal: Principal = verified[1]
-        return principal
-    return request_resources(request).tokens.verify(token, expected_type=TokenType.access)
-
-
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+# The caller behind the access token; also the routes' OpenAPI security requirement.
+PrincipalDep = Annotated[Principal, Depends(bearer_principal)]
 
 
 async def get_current_user(principal: PrincipalDep, session: SessionDep) -> User:

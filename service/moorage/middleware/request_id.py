@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from moorage.middleware.asgi import ASGIApp, Message, Receive, Scope, Send, header
 from moorage.request_context import bind_request_id, reset_request_id
@@ -22,7 +22,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = header(scope, _HEADER)
-        request_id = incoming.decode() if incoming and _SANE_ID.match(incoming) else uuid.uuid4().hex
+        # 128 random bits as 32 hex digits, like uuid4().hex, without building a UUID object (5x the cost).
+        request_id = incoming.decode() if incoming and _SANE_ID.match(incoming) else os.urandom(16).hex()
         encoded = request_id.encode()
 
         async def send_with_id(message: Message) -> None:

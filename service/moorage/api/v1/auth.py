@@ -6,11 +6,12 @@ from fastapi import APIRouter, Form, status
 
 from moorage.api.deps import KeyRingDep, SessionDep, SettingsDep
 from moorage.api.responses import EMAIL_TAKEN, LOGIN_REFUSED, PUBLIC_DATABASE_ROUTE, REFRESH_REFUSED, errors
+from moorage.paths import API_PREFIX
 from moorage.schemas.auth import LoginForm, RefreshRequest, TokenPair
 from moorage.schemas.users import UserCreate, UserPublic
 from moorage.services.auth import AuthService
 
-router = APIRouter(prefix="/auth", tags=["auth"], responses=PUBLIC_DATABASE_ROUTE)
+router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], responses=PUBLIC_DATABASE_ROUTE)
 
 
 @router.post(

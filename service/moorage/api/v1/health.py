@@ -2,20 +2,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from redis.asyncio import Redis
 from sqlalchemy import text
 
 from moorage import __version__
 from moorage.api.deps import SettingsDep
 from moorage.api.responses import NO_DATABASE_ROUTE, NOT_READY, error_response
 from moorage.errors import envelope
+from moorage.paths import HEALTH_PATH
 from moorage.resources import request_resources
 from moorage.schemas.health import HealthStatus, ReadinessStatus, ServiceInfo
 
-router = APIRouter(prefix="/health", tags=["health"], responses=NO_DATABASE_ROUTE)
+if TYPE_CHECKING:  # redis-py is imported only when REDIS_URL is set (moorage.app)
+    from redis.asyncio import Redis
+
+router = APIRouter(prefix=HEALTH_PATH, tags=["health"], responses=NO_DATABASE_ROUTE)
 logger = logging.getLogger(__name__)
 
 

@@ -2,15 +2,19 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
+from starlette.responses import Response
 
 from moorage.api.deps import CurrentUserDep, DatabaseDep, PageDep, PrincipalDep, SessionDep
+from moorage.api.rendered import json_response
 from moorage.api.responses import NOT_YOUR_ITEM, PROTECTED_ROUTE, errors
+from moorage.paths import API_PREFIX
+from moorage.resources import request_resources
 from moorage.schemas.common import Page
 from moorage.schemas.items import ItemCreate, ItemPublic, ItemUpdate
 from moorage.services.items import ItemQueries, ItemService
 
-router = APIRouter(prefix="/items", tags=["items"], responses=PROTECTED_ROUTE)
+router = APIRouter(prefix=f"{API_PREFIX}/items", tags=["items"], responses=PROTECTED_ROUTE)
 
 
 @router.post(
@@ -38,10 +42,12 @@ async def list_items(principal: PrincipalDep, database: DatabaseDep, page: PageD
     operation_id="items-read",
     responses=errors(NOT_YOUR_ITEM, 404, 422),
 )
-async def read_item(item_id: uuid.UUID, principal: PrincipalDep, database: DatabaseDep) -> ItemPublic:
-    async with database.read() as connection:
+async def read_item(item_id: uuid.UUID, principal: PrincipalDep, request: Request) -> Response:
+    # The hottest route: the database straight from the app's resources (one dependency level
+    # less to resolve) and the response rendered here (one validation less).
+    async with request_resources(request).database.read() as connection:
         row = await ItemQueries(connection).get(principal, item_id)
-    return ItemPublic.model_validate(row)
+    return json_response(ItemPublic.model_validate(row))
 
 
 @router.patch(

@@ -6,11 +6,12 @@ from fastapi import APIRouter, status
 
 from moorage.api.deps import CurrentUserDep, DatabaseDep, PageDep, PrincipalDep, SessionDep
 from moorage.api.responses import NOT_SUPERUSER, NOT_YOUR_ACCOUNT, PROTECTED_ROUTE, USER_NOT_FOUND, errors
+from moorage.paths import API_PREFIX
 from moorage.schemas.common import Page
 from moorage.schemas.users import UserPublic, UserUpdate
 from moorage.services.users import UserQueries, UserService
 
-router = APIRouter(prefix="/users", tags=["users"], responses=PROTECTED_ROUTE)
+router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"], responses=PROTECTED_ROUTE)
 
 
 @router.get("/me", response_model=UserPublic, operation_id="users-me-read")
