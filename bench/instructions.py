@@ -20,10 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from moorage import migrate
 
-from bench.service_bench import DATABASE, ROOT, SECRET_KEY, bare_uvicorn, seed
-from tests.postgres import PostgresServer
+from bench.service_bench import ROOT, SECRET_KEY, bare_uvicorn, seeded_database
 from tests.server_process import ServerProcess, moorage_serve
 
 Command = Callable[[int], list[str]]
@@ -77,13 +75,8 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--live", action="store_true", help="/api/v1/health/live instead of the item read")
     args = parser.parse_args()
-    postgres = PostgresServer()
-    postgres.init()
-    postgres.start()
-    try:
-        url = await postgres.create_database(DATABASE)
-        await asyncio.to_thread(migrate.upgrade, url.replace("postgresql://", "postgresql+asyncpg://"))
-        token, item_id = await seed(url)
+    async with seeded_database() as seeded:
+        url, token, item_id = seeded.url, seeded.token, seeded.item_id
         production = {
             "DATABASE_URL": url,
             "SECRET_KEY": SECRET_KEY,
@@ -104,8 +97,6 @@ async def main() -> None:
         for name, count in counts.items():
             ratios = "  ".join(f"x ({base}) {counts[base] / count:.2f}" for base in counts if base != name)
             print(f"({name}) {ratios}")
-    finally:
-        postgres.destroy()
 
 
 if __name__ == "__main__":

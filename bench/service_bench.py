@@ -22,7 +22,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,6 +191,29 @@ async def seed(database_url: str) -> tuple[str, str]:
         server.kill()
 
 
+@dataclass(frozen=True)
+class Seeded:
+    postgres: PostgresServer
+    url: str
+    token: str
+    item_id: str
+
+
+@asynccontextmanager
+async def seeded_database() -> AsyncIterator[Seeded]:
+    """A PostgreSQL started for the run, migrated, with one user and one item; destroyed afterwards."""
+    postgres = PostgresServer()
+    postgres.init()
+    postgres.start()
+    try:
+        url = await postgres.create_database(DATABASE)
+        await asyncio.to_thread(migrate.upgrade, url.replace("postgresql://", "postgresql+asyncpg://"))
+        token, item_id = await seed(url)
+        yield Seeded(postgres, url, token, item_id)
+    finally:
+        postgres.destroy()
+
+
 @dataclass
 class Bench:
     url: str
@@ -341,13 +365,8 @@ async def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk (scripts/install-deps.sh does)")
 
-    postgres = PostgresServer()
-    postgres.init()
-    postgres.start()
-    try:
-        url = await postgres.create_database(DATABASE)
-        await asyncio.to_thread(migrate.upgrade, url.replace("postgresql://", "postgresql+asyncpg://"))
-        token, item_id = await seed(url)
+    async with seeded_database() as seeded:
+        postgres, url, token, item_id = seeded.postgres, seeded.url, seeded.token, seeded.item_id
         monitor = await asyncpg.connect(postgres.url())
         bench = Bench(
             url, item_id, token, args.seconds, args.connections, args.starts, args.rounds,
@@ -400,8 +419,6 @@ async def main() -> None:
         for variant in variants:
             print(f"{variant.name:<34}{variant.round_trips_per_read:>22.2f}{variant.connects_in_probe:>19}")
         await monitor.close()
-    finally:
-        postgres.destroy()
 
 
 if __name__ == "__main__":
