@@ -7,8 +7,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from tests.kube import kubectl
+from tests.kube import kubectl, wait_for
 
+HEALTH_READY = "/api/v1/health/ready"
 CLUSTER_DOMAIN = os.environ.get("MOORAGE_CLUSTER_DOMAIN", "cluster.local")
 
 
@@ -74,6 +75,12 @@ class Api:
             args += ["--body", raw]
         answer = self._call(method, path, args, token, headers)
         return Response(answer["status"], answer["headers"], answer["body"])
+
+    def wait_serving(self, timeout: float = 60) -> None:
+        """Until readiness answers 200 through ``base``. A rollout that reports done is not yet a
+        Service that routes: the endpoints reach each node's kube-proxy a moment later, and until
+        then a connection to the ClusterIP is refused."""
+        wait_for(f"{self.base} to answer", lambda: self.request("GET", HEALTH_READY).status == 200, timeout)
 
     def repeat(
         self,

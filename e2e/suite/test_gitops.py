@@ -166,6 +166,7 @@ def test_argo_cd_syncs_then_helm_keep_secrets_tokens_and_data(gitops: GitOps, fi
     assert any("Secret moorage-generated created" in log for log in gitops.sync_logs), gitops.sync_logs
 
     api = gitops.api
+    api.wait_serving()  # Argo CD's health is the rollout's; the Service routes a moment later
     token = api.register_and_login(f"gitops-{uuid.uuid4().hex[:8]}@moorage.dev")
     item = api.request("POST", "/api/v1/items", {"title": "before the re-syncs"}, token=token)
     assert item.status == 201, item
