@@ -134,11 +134,17 @@ def reasons(result: Plan) -> list[str]:
     return [e.reason for e in result.events]
 
 
-def ready_world() -> World:
+def migrated_world() -> World:
+    """A new instance whose first migration succeeded: its Deployment is written, its pods not up yet."""
     world = World(image=IMAGE_A)
     world.step()
     world.finish_job(IMAGE_A, ok=True)
     world.step()
+    return world
+
+
+def ready_world() -> World:
+    world = migrated_world()
     world.finish_rollout()
     world.step()
     return world

@@ -10,7 +10,7 @@ from moorage_operator import names
 from moorage_operator.reconcile.crashloop import TAIL_LIMIT, crash_loop, scrub
 
 from .conftest import env, spec
-from .test_planner import IMAGE_A, IMAGE_B, IMAGE_C, World, ready_world, reasons
+from .test_planner import IMAGE_A, IMAGE_B, IMAGE_C, World, migrated_world, ready_world, reasons
 from .test_preflight import finish, preflight, running_config, step
 
 CRASH_OUTPUT = (
@@ -234,10 +234,7 @@ def test_a_new_spec_after_a_rollback_starts_over() -> None:
 
 
 def test_the_last_good_revision_is_recorded_only_once_every_replica_is_available() -> None:
-    world = World(image=IMAGE_A)
-    world.step()
-    world.finish_job(IMAGE_A, ok=True)
-    world.step()
+    world = migrated_world()
     assert "lastGood" not in world.status  # the first rollout is under way
     world.finish_rollout()
     world.step()
@@ -254,10 +251,7 @@ def test_the_last_good_revision_is_recorded_only_once_every_replica_is_available
 
 
 def test_a_first_rollout_that_crashes_has_nothing_to_go_back_to() -> None:
-    world = World(image=IMAGE_A)
-    world.step()
-    world.finish_job(IMAGE_A, ok=True)
-    world.step()
+    world = migrated_world()
     dep = deployment(world)
     world.pods = [pod(dep, "shop-new-1", crash_looping())]
     world.step()
