@@ -26,20 +26,22 @@ stage "kind cluster"
 ./cluster/up.sh
 
 stage "cluster, charts, operator and e2e on kind"
-# The ingress/NetworkPolicy scenarios mostly wait: they run beside the rest, in their own namespaces.
-# e2e/test_cluster.py re-creates the cluster, so it comes last.
-edge_log=$(mktemp)
-uv run --frozen pytest -m cluster e2e/suite/test_edge.py >"$edge_log" 2>&1 &
-edge_pid=$!
+# Most of these tests wait (grace periods, rollouts, autoscaling), each in namespaces of its own, so
+# two pytest processes share the cluster: the tests/ cluster tests with the Argo-CD-style e2e, and
+# the rest of the e2e suite. Drain/node loss and e2e/test_cluster.py (it re-creates the cluster) run
+# alone afterwards.
+e2e_log=$(mktemp)
+uv run --frozen pytest -m cluster --durations=15 e2e --ignore=e2e/suite/test_gitops.py \
+  --ignore=e2e/suite/test_nodes.py --ignore=e2e/test_cluster.py >"$e2e_log" 2>&1 &
+e2e_pid=$!
 main_rc=0
-uv run --frozen pytest -m cluster --durations=25 tests e2e --ignore=e2e/suite/test_edge.py \
-  --ignore=e2e/suite/test_nodes.py --ignore=e2e/test_cluster.py || main_rc=$?
-edge_rc=0
-wait "$edge_pid" || edge_rc=$?
-stage "e2e beside the rest: ingress, route and NetworkPolicy (rc=$edge_rc)"
-cat "$edge_log"
-rm -f "$edge_log"
-if [ "$main_rc" -ne 0 ] || [ "$edge_rc" -ne 0 ]; then exit 1; fi
+uv run --frozen pytest -m cluster --durations=15 tests e2e/suite/test_gitops.py || main_rc=$?
+e2e_rc=0
+wait "$e2e_pid" || e2e_rc=$?
+stage "e2e beside them: helm, operator, examples, ingress, NetworkPolicy, shared limit (rc=$e2e_rc)"
+cat "$e2e_log"
+rm -f "$e2e_log"
+if [ "$main_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ]; then exit 1; fi
 
 stage "drain and node loss (alone: it drains, then stops a worker)"
 uv run --frozen pytest -m cluster e2e/suite/test_nodes.py
