@@ -14,7 +14,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from moorage_operator.reconcile import (
     rejected_status,
 )
 from moorage_operator.reconcile.kinds import CHILDREN, REFERENCED, REFERENCED_BY_KIND, Kind
+from moorage_operator.reconcile.redaction import blank, secret_values
 from moorage_operator.reconcile.references import Digests, digests, observe_references
 
 RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
@@ -141,8 +142,9 @@ def _one(index: Any, key: tuple[str, str], name: str) -> Mapping[str, Any] | Non
     return None
 
 
-async def _job_failure_message(kube: Kube, namespace: str, name: str) -> str | None:
-    """The newest termination message of the Job's pods: the log tail ``FallbackToLogsOnError`` keeps."""
+async def _job_failure_message(kube: Kube, namespace: str, name: str, secrets: Sequence[str]) -> str | None:
+    """The newest termination message of the Job's pods (the log tail ``FallbackToLogsOnError`` keeps),
+    credentials blanked: it is quoted in events and status."""
     pods = await kube.list("v1", "Pod", namespace, f"batch.kubernetes.io/job-name={name}")
     finished: list[tuple[str, str]] = []
     for pod in pods:
@@ -156,7 +158,7 @@ async def _job_failure_message(kube: Kube, namespace: str, name: str) -> str | N
                 term = state.get("terminated") or {}
                 if term.get("exitCode", 0) != 0 and term.get("message"):
                     finished.append((str(term.get("finishedAt") or ""), str(term["message"])))
-    return max(finished)[1] if finished else None
+    return blank(max(finished)[1], secrets) if finished else None
 
 
 async def _observe(kube: Kube, instance: Instance, indexes: Mapping[str, Any]) -> Observed:
@@ -182,7 +184,7 @@ async def _observe(kube: Kube, instance: Instance, indexes: Mapping[str, Any]) -
     observed.job_failure_message = known
     if fetch and wanted.migration_job:
         observed.job_failure_message = await _job_failure_message(
-            kube, instance.namespace, wanted.migration_job
+            kube, instance.namespace, wanted.migration_job, secret_values(observed.keyring)
         )
     if wanted.preflight_job:
         job = next((j for j in observed.jobs if j["metadata"]["name"] == wanted.preflight_job), None)
@@ -192,7 +194,7 @@ async def _observe(kube: Kube, instance: Instance, indexes: Mapping[str, Any]) -
                 observed.preflight_failure_message = str(seen["message"])
             else:
                 observed.preflight_failure_message = await _job_failure_message(
-                    kube, instance.namespace, wanted.preflight_job
+                    kube, instance.namespace, wanted.preflight_job, secret_values(observed.keyring)
                 )
     return observed
 

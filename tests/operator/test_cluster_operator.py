@@ -229,6 +229,10 @@ def test_failed_migration_degrades_and_old_pods_keep_serving(namespace: str, ope
     )
     message = condition(obj, "Degraded")["message"]
     assert "password" in message.lower() or "authentication" in message.lower(), message
+    # The Job's output is quoted with its credentials blanked (redaction.blank), here and in events.
+    assert "wrong-password" not in json.dumps(obj["status"]), message
+    listed = kubectl_json("get", "-n", namespace, "events", "--field-selector", "involvedObject.name=beta")
+    assert not [e for e in listed["items"] if "wrong-password" in (e.get("message") or "")]
     assert obj["status"]["migratedImage"] == SERVICE_IMAGE
     deployment = kubectl_json("get", "-n", namespace, "deployment", "beta")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == SERVICE_IMAGE

@@ -7,14 +7,12 @@ that looks like a credential blanked out: a crash's traceback can print a databa
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from moorage_operator import names
+from moorage_operator.reconcile.redaction import blank
 
 # Waiting reasons that mean the container cannot start as it is: no back-off makes them pass.
 CANNOT_START = frozenset(
@@ -32,9 +30,6 @@ KILLED = frozenset({137, 143})
 # Restarts after such kills that make a crash loop rather than a slow start.
 KILL_LIMIT = 3
 TAIL_LIMIT = 400
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@\s]*@", re.IGNORECASE)
-_KEY_VALUE = re.compile(r"(?P<name>\b[A-Z0-9_]*(?:PASSWORD|SECRET|TOKEN|KEY)[A-Z0-9_]*=)\S+")
-_MIN_SECRET = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,25 +66,9 @@ def is_current(pod: Mapping[str, Any], dep: Mapping[str, Any]) -> bool:
     return _images(pod.get("spec") or {}) == _images(template.get("spec") or {})
 
 
-def secret_values(keyring: Mapping[str, Any] | None) -> list[str]:
-    """The key ring's values, to blank them out should a crash ever print one."""
-    found: list[str] = []
-    for raw in ((keyring or {}).get("data") or {}).values():
-        try:
-            value = base64.b64decode(str(raw), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            continue
-        if len(value) >= _MIN_SECRET:
-            found.append(value)
-    return found
-
-
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` without URL passwords, ``…PASSWORD=``/``…KEY=`` values and the given secrets; its tail."""
-    for value in secrets:
-        text = text.replace(value, "***")
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    text = _KEY_VALUE.sub(lambda m: f"{m['name']}***", text)
+    """``text`` blanked (``redaction.blank``), folded onto one line, its last ``TAIL_LIMIT`` characters."""
+    text = blank(text, secrets)
     text = " | ".join(line.strip() for line in text.strip().splitlines() if line.strip())
     return text if len(text) <= TAIL_LIMIT else "…" + text[-TAIL_LIMIT:]
 

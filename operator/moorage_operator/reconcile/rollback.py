@@ -18,8 +18,9 @@ from typing import Any
 from moorage_operator import manifests, names
 from moorage_operator.conditions import find
 from moorage_operator.durations import format_time
-from moorage_operator.reconcile.crashloop import crash_loop, secret_values
+from moorage_operator.reconcile.crashloop import crash_loop
 from moorage_operator.reconcile.model import WARNING, Event, Instance, Observed, RollbackOutcome, truncate
+from moorage_operator.reconcile.redaction import secret_values
 from moorage_operator.spec import AppSpec
 
 
