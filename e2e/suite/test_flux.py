@@ -47,8 +47,8 @@ GENERATED = f"{FULLNAME}-generated"
 SERVER = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=server"
 HELM_RELEASE = "helmrelease.helm.toolkit.fluxcd.io"
 REPO = "chart-repo"
-# cold on the hermetic path: two Go builds of a few minutes each (cluster/README.md)
-FLUX_SETUP_TIMEOUT = float(os.environ.get("MOORAGE_FLUX_SETUP_TIMEOUT", "2400"))
+# cold on the hermetic path: two Go builds of 15-17 min each on this 2-core VM (cluster/README.md)
+FLUX_SETUP_TIMEOUT = float(os.environ.get("MOORAGE_FLUX_SETUP_TIMEOUT", "3600"))
 
 
 def flux_controllers() -> None:
