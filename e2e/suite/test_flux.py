@@ -34,7 +34,7 @@ import yaml
 from e2e.suite.api import Api, service_url
 from e2e.suite.conftest import Figures, module_namespace
 from e2e.suite.load import Load
-from e2e.suite.script_pods import script_pod, start_toolbox, wait_pod_running
+from e2e.suite.script_pods import script_pod, start_toolbox, try_connect, wait_pod_running
 from tests.charts.helm import APP_CHART, ROOT, helm, helm_on_cluster, kind_values_files
 from tests.images import SERVICE_IMAGE, split_image
 from tests.kube import CLUSTER_NAME, apply, delete_namespace, kubectl, kubectl_json, kubectl_result, wait_for
@@ -292,3 +292,12 @@ def test_the_readme_flux_example_is_valid_for_the_controllers_api(flux: Flux) ->
             ref.update(name=f"readme-{ref['name']}", namespace=flux.namespace)
     text = "\n---\n".join(yaml.safe_dump(d) for d in docs)
     kubectl("apply", "--dry-run=server", "--validate=strict", "-f", "-", stdin=text)
+
+
+def test_flux_system_admits_only_its_own_pods_except_metrics(flux: Flux) -> None:
+    """cluster/manifests/flux.yaml's NetworkPolicy: the artifact port is closed to other namespaces
+    (helm-controller, inside flux-system, fetched the chart from it above), metrics are open."""
+    pods = kubectl_json("-n", "flux-system", "get", "pods", "-l", "app=source-controller")["items"]
+    address = pods[0]["status"]["podIP"]
+    assert try_connect(flux.namespace, "toolbox", address, 9090)["outcome"] == "timeout"
+    assert try_connect(flux.namespace, "toolbox", address, 8080)["outcome"] == "connected"
