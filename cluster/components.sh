@@ -2,8 +2,9 @@
 # Build the non-Kubernetes binaries of the hermetic node from Go modules at the
 # pinned versions: etcd, coredns, crictl, metrics-server, local-path-provisioner
 # our pause, and the cluster's network and ingress: kube-network-policies, our
-# node routing agent (cluster/node/netagent) and Traefik.
-#   cluster/components.sh [name...]   (default: all)
+# node routing agent (cluster/node/netagent) and Traefik; on request only,
+# Flux's helm-controller and source-controller (cluster/flux.sh).
+#   cluster/components.sh [name...]   (default: all but Flux's)
 # Output: ~/.cache/moorage/components/<name>-<version>/<name>
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -64,8 +65,22 @@ module_source_build() { # <module@version> <package> <binary> <ldflags> <dest>
   dir=$(go mod download -json "$1" | jq -r .Dir)
   rm -rf "$work" && mkdir -p "$work"
   cp -r "$dir"/. "$work/" && chmod -R u+w "$work"
+  nested_modules "$work"
   (cd "$work" && CGO_ENABLED=0 nicely go build -trimpath -ldflags="-s -w $4" -o "$5/$3" "$2")
   rm -rf "$work"
+}
+
+nested_modules() { # <module copy>: fill in `replace <path> => ./<dir>` targets the zip lacks
+  # A module zip leaves out nested modules (e.g. fluxcd's ./api); fetch each one at the version
+  # the go.mod requires, from the module proxy like any other dependency.
+  local work=$1 path dir version src
+  while read -r path dir; do
+    [[ -e "$work/$dir/go.mod" ]] && continue
+    version=$(cd "$work" && go mod edit -json | jq -r --arg p "$path" '.Require[] | select(.Path == $p) | .Version')
+    [[ -n "$version" ]] || die "$path is replaced by ./$dir but not required"
+    src=$(go mod download -json "$path@$version" | jq -r .Dir)
+    mkdir -p "$work/$dir" && cp -r "$src"/. "$work/$dir/" && chmod -R u+w "$work/$dir"
+  done < <(cd "$work" && go mod edit -json | jq -r '.Replace[]? | select(.New.Path | startswith("./")) | "\(.Old.Path) \(.New.Path | ltrimstr("./"))"')
 }
 
 gi_as() { # <package@version> <binary name> <dest>: go install, renamed (main package "cmd")
@@ -89,4 +104,9 @@ wanted kube-network-policies && build kube-network-policies "$KUBE_NETWORK_POLIC
   "sigs.k8s.io/kube-network-policies/cmd@$KUBE_NETWORK_POLICIES_VERSION" kube-network-policies
 wanted traefik && build traefik "$TRAEFIK_VERSION" module_source_build "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" \
   ./cmd/traefik traefik "-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION"
+# Flux's two controllers, only when asked for (cluster/flux.sh): not in the default set
+[[ " ${want[*]} " == *" helm-controller "* ]] && build helm-controller "$FLUX_HELM_CONTROLLER_VERSION" module_source_build \
+  "github.com/fluxcd/helm-controller@$FLUX_HELM_CONTROLLER_VERSION" . helm-controller ""
+[[ " ${want[*]} " == *" source-controller "* ]] && build source-controller "$FLUX_SOURCE_CONTROLLER_VERSION" module_source_build \
+  "github.com/fluxcd/source-controller@$FLUX_SOURCE_CONTROLLER_VERSION" . source-controller ""
 true
