@@ -106,3 +106,17 @@ if ! command -v jq >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/de
   log "installing jq"
   apt_install jq
 fi
+
+# The hermetic path builds every image here; it is taken when no registry answers (a registry's /v2/
+# endpoint answers 200 or 401; a proxy refusing the connection answers something else, no network
+# nothing). MOORAGE_HERMETIC=1/0 decides instead. Prints 1 (hermetic) or 0 (standard).
+hermetic_path() {
+  case "${MOORAGE_HERMETIC:-auto}" in
+    1|true|yes) echo 1 ;;
+    0|false|no) echo 0 ;;
+    *)
+      local code
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 https://registry-1.docker.io/v2/ 2>/dev/null || true)
+      if [[ "$code" == 200 || "$code" == 401 ]]; then echo 0; else echo 1; fi ;;
+  esac
+}

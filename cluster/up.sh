@@ -18,19 +18,7 @@ T0=$(now)
 CHECK_ONLY=0
 [[ "${1:-}" == --check ]] && CHECK_ONLY=1
 
-# A registry's /v2/ endpoint answers 200 or 401 (auth needed); a proxy refusing
-# the connection answers something else, and no network answers nothing.
-registry_answers() {
-  local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 https://registry-1.docker.io/v2/ 2>/dev/null || true)
-  [[ "$code" == 200 || "$code" == 401 ]]
-}
-
-case "${MOORAGE_HERMETIC:-auto}" in
-  1|true|yes) HERMETIC=1 ;;
-  0|false|no) HERMETIC=0 ;;
-  *) if registry_answers; then HERMETIC=0; else HERMETIC=1; fi ;;
-esac
+HERMETIC=$(hermetic_path)
 log "path: $([[ $HERMETIC == 1 ]] && echo "hermetic (no registry; everything built here)" || echo standard)"
 
 "$CLUSTER_DIR/docker.sh"

@@ -13,6 +13,13 @@ scripts/install-deps.sh
 export PATH="$HOME/.cache/moorage/bin:$PATH"
 # A skipped test fails the run: nothing here may pass by not running.
 export MOORAGE_NO_SKIP=1
+# On the hermetic path e2e/suite/test_flux.py needs Flux's controllers built from their Go modules
+# (about 30 min cold, cached after): start that now, so a cold run overlaps it with what comes first;
+# the test's fixture waits for the same build (it is locked), warm it costs nothing.
+if [[ $(bash -c 'source cluster/lib.sh && hermetic_path') == 1 ]]; then
+  mkdir -p "$HOME/.cache/moorage/logs"
+  ./cluster/components.sh helm-controller source-controller >"$HOME/.cache/moorage/logs/build-flux.log" 2>&1 &
+fi
 
 stage "lint and types"
 uv run --frozen ruff check .
