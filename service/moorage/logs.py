@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -192,6 +193,7 @@ class _DirectJsonLines:
 
     root: logging.Logger
     handler: logging.Handler
+    lock: threading.RLock
     literals: tuple[str, ...]
 
     def applies(self) -> bool:
@@ -214,11 +216,12 @@ def _utc_timestamp(now: float) -> str:
     if whole != _second:
         _second_text = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         _second = whole
-    return f"{_second_text}.{int((now - whole) * 1000):03d}+00:00"
+    return _second_text + _MILLISECONDS[int((now - whole) * 1000)]
 
 
 _second = -1
 _second_text = ""
+_MILLISECONDS = tuple(f".{ms:03d}+00:00" for ms in range(1000))
 
 
 def _json_or_null(value: str | None) -> str:
@@ -255,7 +258,14 @@ def log_access(method: str, path: str, status: int, duration_ms: float, client: 
     literals = direct.literals
     # One check over everything user-controlled: a marker or literal in any part is in the joined
     # text too (the join can only add false alarms, which then take the per-field path).
-    if _may_hold_secret(joined := f"{message} {client}") or any(literal in joined for literal in literals):
+    joined = f"{message} {client}"
+    risky = _may_hold_secret(joined)
+    if not risky:
+        for literal in literals:
+            if literal in joined:
+                risky = True
+                break
+    if risky:
         message, method, path = redact(message, literals), redact(method, literals), redact(path, literals)
         client = None if client is None else redact(client, literals)
     trace_id, span_id = _trace_ids()
@@ -267,16 +277,13 @@ def log_access(method: str, path: str, status: int, duration_ms: float, client: 
         f'"duration_ms": {float(duration_ms)!r}, '
         f'"client": {_json_or_null(client)}}}\n'
     )
-    handler = direct.handler
-    handler.acquire()
     try:
-        stream = sys.stdout
-        stream.write(line)
-        stream.flush()
+        with direct.lock:  # the handler's own: lines from other threads never interleave
+            stream = sys.stdout
+            stream.write(line)
+            stream.flush()
     except Exception:  # as logging does: a failed write must not fail the request
-        handler.handleError(logging.makeLogRecord({"msg": line}))
-    finally:
-        handler.release()
+        direct.handler.handleError(logging.makeLogRecord({"msg": line}))
 
 
 def configure_logging(level: str, fmt: Literal["json", "text"], secret_literals: Iterable[str] = ()) -> None:
@@ -294,7 +301,8 @@ def configure_logging(level: str, fmt: Literal["json", "text"], secret_literals:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    _direct = _DirectJsonLines(root, handler, context.literals) if fmt == "json" else None
+    assert handler.lock is not None  # createLock() ran in Handler.__init__
+    _direct = _DirectJsonLines(root, handler, handler.lock, context.literals) if fmt == "json" else None
     # uvicorn's own loggers propagate to ours; its access log is replaced by our middleware.
     for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
