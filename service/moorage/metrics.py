@@ -47,22 +47,19 @@ class Metrics:
     # thread instead of two locked gauge updates per request.
     in_flight: int = 0
     # Labelled children cached: labels() takes a lock and validates on every call.
-    _counters: dict[tuple[str, str, int], Counter] = field(default_factory=dict)
-    _histograms: dict[tuple[str, str], Histogram] = field(default_factory=dict)
+    _children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = field(default_factory=dict)
 
-    def count(self, method: str, route: str, status: int) -> None:
+    def record(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Counts the request and observes its latency, both labelled children from one lookup."""
         key = (method, route, status)
-        child = self._counters.get(key)
-        if child is None:
-            child = self._counters[key] = self.requests.labels(method, route, str(status))
-        child.inc()
-
-    def observe(self, method: str, route: str, seconds: float) -> None:
-        key = (method, route)
-        child = self._histograms.get(key)
-        if child is None:
-            child = self._histograms[key] = self.latency.labels(method, route)
-        child.observe(seconds)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 def create_metrics(engine: AsyncEngine) -> Metrics:

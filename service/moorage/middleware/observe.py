@@ -41,9 +41,7 @@ class MetricsRecorder:
         self.templates = templates
 
     def record(self, method: str, path: str, status: int, seconds: float) -> None:
-        template = self.templates.resolve(path)
-        self.metrics.count(method, template, status)
-        self.metrics.observe(method, template, seconds)
+        self.metrics.record(method, self.templates.resolve(path), status, seconds)
 
 
 class RequestObserver:
