@@ -13,7 +13,6 @@ Under valgrind it re-executes itself; figures are instructions per request.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ctypes
 import os
 import re
@@ -23,6 +22,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import uvloop
 
 from bench.service_bench import ROOT, SECRET_KEY, seeded_database
 
@@ -68,6 +69,14 @@ async def measured(marks: ctypes.CDLL, requests: int) -> None:
             }
             return lambda: create_app(Settings(_env_file=None, **values, **overrides))  # type: ignore[arg-type]
 
+        def without_middleware(build: Callable[[], Any]) -> Callable[[], Any]:
+            def stripped() -> Any:
+                app = build()
+                app.user_middleware.clear()  # the stack is built on the first request
+                return app
+
+            return stripped
+
         variants: dict[str, Callable[[], Any]] = {
             "b": lambda: bare.single_read_app,
             "c": moorage_app(),
@@ -76,6 +85,9 @@ async def measured(marks: ctypes.CDLL, requests: int) -> None:
             "c without rate limit": moorage_app(rate_limit_enabled=False),
             "c without all three": moorage_app(
                 log_level="WARNING", metrics_enabled=False, rate_limit_enabled=False
+            ),
+            "c without any middleware": without_middleware(
+                moorage_app(log_level="WARNING", metrics_enabled=False, rate_limit_enabled=False)
             ),
         }
         headers: Headers = [
@@ -119,8 +131,13 @@ def report(out: Path, requests: int) -> None:
     print(f"(c) - (b), app only:                 {full - counts['b']:>+10,.0f}")
     for part in ("access log", "metrics", "rate limit"):
         print(f"  {part + ':':<35}{full - counts[f'c without {part}']:>+10,.0f}")
-    rest = counts["c without all three"] - counts["b"]
-    print(f"  {'the rest (auth, routes, layers):':<35}{rest:>+10,.0f}")
+    parts = sum(full - counts[f"c without {part}"] for part in ("access log", "metrics", "rate limit"))
+    together = full - counts["c without all three"]
+    print(f"  {'the three together, beyond their sum:':<35}{together - parts:>+10,.0f}")
+    layers = counts["c without all three"] - counts["c without any middleware"]
+    print(f"  {'request id + compression layers:':<35}{layers:>+10,.0f}")
+    route = counts["c without any middleware"] - counts["b"]
+    print(f"  {'the route (auth dependency, read):':<35}{route:>+10,.0f}")
 
 
 def main() -> None:
@@ -130,7 +147,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.under_valgrind:
         marks = ctypes.CDLL(args.under_valgrind)
-        asyncio.run(measured(marks, args.requests))
+        uvloop.run(measured(marks, args.requests))  # the servers' loop (`--loop uvloop`)
         return
     work = Path(tempfile.mkdtemp(prefix="moorage-attribution-"))
     library = work / "callgrind_marks.so"
