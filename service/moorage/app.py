@@ -21,12 +21,9 @@ from moorage.exception_handlers import install_exception_handlers
 from moorage.keys import KeyRing
 from moorage.logs import configure_logging
 from moorage.metrics import Metrics, create_metrics
-from moorage.middleware.access_log import AccessLogMiddleware
-from moorage.middleware.catch_all import CatchAllMiddleware
 from moorage.middleware.compression import CompressionMiddleware
-from moorage.middleware.metrics import MetricsMiddleware
+from moorage.middleware.observe import MetricsRecorder, RequestObserver
 from moorage.middleware.rate_limit import RateLimitMiddleware
-from moorage.middleware.request_id import RequestIdMiddleware
 from moorage.openapi import install_openapi
 from moorage.paths import DOCS_PATH, METRICS_PATH, OPENAPI_PATH, OPERATIONAL_PATHS
 from moorage.rate_limit.local import LocalCounter
@@ -121,7 +118,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     # add_middleware wraps: the last added runs first. Outermost to innermost:
-    # request id -> access log -> metrics -> catch-all 500 -> CORS -> GZip -> rate limit -> routes.
+    # observer (request id, catch-all 500, metrics, access log) -> CORS -> GZip -> rate limit -> routes.
     if settings.rate_limit_enabled:
         window = settings.rate_limit_window_seconds
         counter = _window_counter(redis, window, metrics)
@@ -142,11 +139,11 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(CatchAllMiddleware)
-    if settings.metrics_enabled:
-        app.add_middleware(MetricsMiddleware, metrics=metrics, templates=RouteTemplates(app))
-    app.add_middleware(AccessLogMiddleware, skip_paths=settings.access_log_skip_paths)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(
+        RequestObserver,
+        metrics=MetricsRecorder(metrics, RouteTemplates(app)) if settings.metrics_enabled else None,
+        access_log_skip_paths=settings.access_log_skip_paths,
+    )
 
     if tracing_requested():
         resources.tracing = setup_tracing(app, database.engine, settings)

@@ -1,4 +1,4 @@
-"""Renders every handled error as the envelope; unhandled ones are caught by CatchAllMiddleware."""
+"""Renders every handled error as the envelope; unhandled ones are caught by `RequestObserver`."""
 
 from __future__ import annotations
 

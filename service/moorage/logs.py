@@ -11,7 +11,10 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -83,26 +86,28 @@ def redact(text: str, literals: Iterable[str] = ()) -> str:
 _plain = logging.Formatter()
 
 
+def _trace_ids() -> tuple[str | None, str | None]:
+    """The current span's trace and span ids in hex, or None outside a traced request."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        return format(span_context.trace_id, "032x"), format(span_context.span_id, "016x")
+    return None, None
+
+
 class ContextFilter(logging.Filter):
     """Adds request and trace ids and masks secrets in the message and its arguments."""
 
     def __init__(self, secret_literals: Iterable[str] = ()) -> None:
         super().__init__()
-        self._literals = tuple(s for s in secret_literals if s)
+        self.literals = tuple(s for s in secret_literals if s)
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id()
-        span_context = trace.get_current_span().get_span_context()
-        if span_context.is_valid:
-            record.trace_id = format(span_context.trace_id, "032x")
-            record.span_id = format(span_context.span_id, "016x")
-        else:
-            record.trace_id = None
-            record.span_id = None
+        record.trace_id, record.span_id = _trace_ids()
         if record.exc_info and not record.exc_text:
-            record.exc_text = redact(_plain.formatException(record.exc_info), self._literals)
+            record.exc_text = redact(_plain.formatException(record.exc_info), self.literals)
         message = record.getMessage()
-        cleaned = redact(message, self._literals)
+        cleaned = redact(message, self.literals)
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
         attributes = vars(record)
@@ -110,12 +115,14 @@ class ContextFilter(logging.Filter):
             if _secret_key_name(key):
                 attributes[key] = _MASK
             elif isinstance(value := attributes[key], str):
-                attributes[key] = redact(value, self._literals)
+                attributes[key] = redact(value, self.literals)
         return True
 
 
 # What json.dumps(entry, default=str, ensure_ascii=False) builds on every call, built once.
 _json = json.JSONEncoder(default=str, ensure_ascii=False)
+# The same encoder's string escaping (ensure_ascii=False), as a function of one string.
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 class JsonFormatter(logging.Formatter):
@@ -167,6 +174,118 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ign
         pass
 
 
+ACCESS_LOGGER = "moorage.access"
+_access = logging.getLogger(ACCESS_LOGGER)
+_moorage = logging.getLogger("moorage")
+
+
+@dataclass(frozen=True, slots=True)
+class _DirectJsonLines:
+    """Where access lines go when configure_logging set up JSON lines on stdout: written by
+    `log_access` itself, the same line the logger would write, at a fraction of its cost.
+
+    The generic path builds a LogRecord, runs the filter's redaction over every attribute, walks
+    the record's dict twice in the formatter and takes the handler's locks; an access line has
+    fixed fields, so it is composed directly. Valid only while that handler is still the root's
+    only one and the access logger adds nothing of its own (tests, or an embedding application,
+    may attach handlers): otherwise `log_access` goes through the logger.
+    """
+
+    root: logging.Logger
+    handler: logging.Handler
+    lock: threading.RLock
+    literals: tuple[str, ...]
+
+    def applies(self) -> bool:
+        handlers = self.root.handlers
+        if len(handlers) != 1 or handlers[0] is not self.handler:
+            return False
+        # Nothing of their own on the way up (moorage.access -> moorage -> root).
+        own = _access.handlers or _access.filters or _moorage.handlers
+        return not own and _access.propagate and _moorage.propagate
+
+
+_direct: _DirectJsonLines | None = None
+
+
+def _utc_timestamp(now: float) -> str:
+    """`datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")`, the date and time
+    formatted once per second instead of on every line."""
+    global _second, _second_text
+    whole = int(now)
+    if whole != _second:
+        _second_text = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _second = whole
+    return _second_text + _MILLISECONDS[int((now - whole) * 1000)]
+
+
+_second = -1
+_second_text = ""
+_MILLISECONDS = tuple(f".{ms:03d}+00:00" for ms in range(1000))
+
+
+def _json_or_null(value: str | None) -> str:
+    return "null" if value is None else _json_string(value)
+
+
+def log_access(method: str, path: str, status: int, duration_ms: float, client: str | None) -> None:
+    """One access line: method, path, status, duration and client, with the context ids.
+
+    Everything user-controlled (path, method, client address, and the message made of them) is
+    masked exactly as the logging filter masks any record. The line is the one JsonFormatter
+    writes for the same record, key for key and byte for byte (`json.dumps` separators), composed
+    from a template: the encoder's generic walk is two thirds of the cost of the whole line.
+    """
+    if not _access.isEnabledFor(logging.INFO):
+        return
+    direct = _direct
+    if direct is None or not direct.applies():
+        _access.info(
+            "%s %s %s",
+            method,
+            path,
+            status,
+            extra={
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": duration_ms,
+                "client": client,
+            },
+        )
+        return
+    message = f"{method} {path} {status}"
+    literals = direct.literals
+    # One check over everything user-controlled: a marker or literal in any part is in the joined
+    # text too (the join can only add false alarms, which then take the per-field path).
+    joined = f"{message} {client}"
+    risky = _may_hold_secret(joined)
+    if not risky:
+        for literal in literals:
+            if literal in joined:
+                risky = True
+                break
+    if risky:
+        message, method, path = redact(message, literals), redact(method, literals), redact(path, literals)
+        client = None if client is None else redact(client, literals)
+    trace_id, span_id = _trace_ids()
+    line = (
+        f'{{"timestamp": "{_utc_timestamp(time.time())}", "level": "info", "logger": "{ACCESS_LOGGER}", '
+        f'"message": {_json_string(message)}, "request_id": {_json_or_null(current_request_id())}, '
+        f'"trace_id": {_json_or_null(trace_id)}, "span_id": {_json_or_null(span_id)}, '
+        f'"method": {_json_string(method)}, "path": {_json_string(path)}, "status": {int(status)}, '
+        f'"duration_ms": {float(duration_ms)!r}, '
+        f'"client": {_json_or_null(client)}}}\n'
+    )
+    try:
+        with direct.lock:  # the handler's own: lines from other threads never interleave
+            stream = sys.stdout
+            stream.write(line)
+            stream.flush()
+    except Exception:  # as logging does: a failed write must not fail the request
+        direct.handler.handleError(logging.makeLogRecord({"msg": line}))
+
+
 def configure_logging(level: str, fmt: Literal["json", "text"], secret_literals: Iterable[str] = ()) -> None:
     # Neither formatter prints the caller, thread or process fields: records skip gathering them
     # (a walk up the stack and three lookups on every record, the access log's included).
@@ -174,15 +293,25 @@ def configure_logging(level: str, fmt: Literal["json", "text"], secret_literals:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+    global _direct
     handler = _StdoutHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    handler.addFilter(ContextFilter(secret_literals))
+    context = ContextFilter(secret_literals)
+    handler.addFilter(context)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    assert handler.lock is not None  # createLock() ran in Handler.__init__
+    _direct = _DirectJsonLines(root, handler, handler.lock, context.literals) if fmt == "json" else None
     # uvicorn's own loggers propagate to ours; its access log is replaced by our middleware.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    logging.getLogger("uvicorn.access").disabled = True
+    # Without a handler anywhere up its chain: uvicorn then skips its access line entirely. A
+    # disabled logger that still reached one made uvicorn format the client and quote the path for
+    # every response, only for the record to be dropped.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers.clear()
+    uvicorn_access.propagate = False
+    uvicorn_access.disabled = True

@@ -1,13 +1,12 @@
 """Maps a request path to its route template ("/api/v1/items/{item_id}") for metric labels.
 
 Resolved from the app's own routes rather than router internals, which FastAPI has changed
-between releases; the answer for a path is cached in a bounded LRU.
+between releases; the answer for a path is cached, bounded.
 """
 
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from typing import Any
 
 from starlette.routing import compile_path
@@ -22,7 +21,7 @@ class RouteTemplates:
     def __init__(self, app: Any) -> None:
         self._app = app
         self._patterns: list[tuple[re.Pattern[str], str]] | None = None
-        self._cache: OrderedDict[str, str] = OrderedDict()
+        self._cache: dict[str, str] = {}
 
     def _build(self) -> list[tuple[re.Pattern[str], str]]:
         templates = set(self._app.openapi().get("paths", {}))
@@ -38,12 +37,13 @@ class RouteTemplates:
             return path
         cached = self._cache.get(path)
         if cached is not None:
-            self._cache.move_to_end(path)
             return cached
         if self._patterns is None:
             self._patterns = self._build()
         template = next((t for pattern, t in self._patterns if pattern.match(path)), UNMATCHED)
+        if len(self._cache) >= _CACHE_SIZE:
+            # Oldest first (dicts keep insertion order): a FIFO bound, without an LRU's reordering
+            # on every hit.
+            del self._cache[next(iter(self._cache))]
         self._cache[path] = template
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
         return template

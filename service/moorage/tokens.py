@@ -32,6 +32,8 @@ class Principal:
     is_superuser: bool
     token_type: TokenType
     key_id: str
+    # `str(user_id)`, formatted once per verified token (the rate limiter keys every request by it).
+    subject: str
 
 
 def issue_token(
@@ -100,6 +102,7 @@ def _verify(ring: KeyRing, token: str, expected_type: TokenType, now: float) -> 
         is_superuser=bool(claims.get("su", False)),
         token_type=expected_type,
         key_id=str(kid),
+        subject=str(user_id),
     )
     return principal, float(expires_at)
 

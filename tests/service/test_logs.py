@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
-from moorage.logs import configure_logging, redact
+from moorage.logs import ACCESS_LOGGER, configure_logging, log_access, redact
 from moorage.request_context import bind_request_id, reset_request_id
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -67,3 +68,46 @@ def test_redact_patterns() -> None:
     assert redact("password=abc&x=1") == "password=***&x=1"
     assert redact('{"token": "xyz"}') == '{"token": "***"}'
     assert "eyJ" not in redact("jwt eyJhbGciOi.eyJzdWIi.sig")
+
+
+def test_access_line_matches_the_generic_record(json_logs: pytest.CaptureFixture[str]) -> None:
+    """`log_access` composes its line itself: the same fields, order and masking as a logger record."""
+    path = f'/api/v1/items/é?token=abc123&k={SECRET}"x'
+    client = "203.0.113.9"
+    fields = {"method": "GET", "path": path, "status": 404, "duration_ms": 1.25, "client": client}
+    token = bind_request_id("req-7")
+    try:
+        with TracerProvider().get_tracer("test").start_as_current_span("work"):
+            log_access("GET", path, 404, 1.25, client)
+            logging.getLogger(ACCESS_LOGGER).info("%s %s %s", "GET", path, 404, extra=fields)
+    finally:
+        reset_request_id(token)
+    out = json_logs.readouterr().out
+    assert SECRET not in out and "abc123" not in out
+    direct_line, generic_line = out.splitlines()
+    direct, generic = json.loads(direct_line), json.loads(generic_line)
+    # Byte for byte, but for the clock.
+    assert direct_line.replace(direct["timestamp"], "T") == generic_line.replace(generic["timestamp"], "T")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", direct["timestamp"])
+    direct.pop("timestamp"), generic.pop("timestamp")
+    assert direct == generic
+    assert direct["path"] == '/api/v1/items/é?token=***&k=***"x' and direct["request_id"] == "req-7"
+    assert direct["trace_id"] is not None
+
+
+def test_access_line_follows_extra_handlers(
+    json_logs: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Another handler on the root (here pytest's): the access line takes the logger path and reaches it.
+    with caplog.at_level(logging.INFO):
+        log_access("POST", "/api/v1/items", 201, 3.0, None)
+    (record,) = [r for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert record.getMessage() == "POST /api/v1/items 201"
+    (line,) = _lines(json_logs)
+    assert line["status"] == 201 and line["client"] is None
+
+
+def test_access_line_respects_the_level(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("WARNING", "json")
+    log_access("GET", "/x", 200, 1.0, "127.0.0.1")
+    assert capsys.readouterr().out == ""

@@ -30,13 +30,14 @@ def bearer_token(authorization: bytes | None) -> str | None:
 
 class BearerPrincipal(OAuth2PasswordBearer):
     async def __call__(self, request: HTTPConnection) -> Principal:  # type: ignore[override]
-        token = bearer_token(header(request.scope, b"authorization"))
-        if token is None:
-            raise UnauthorizedError("Not authenticated.")
+        authorization = header(request.scope, b"authorization")
         verified = request.scope.get("state", {}).get(VERIFIED_PRINCIPAL)  # set by the rate limiter
-        if verified is not None and verified[0] == token:
+        if verified is not None and authorization is not None and verified[0] == authorization:
             principal: Principal = verified[1]
             return principal
+        token = bearer_token(authorization)
+        if token is None:
+            raise UnauthorizedError("Not authenticated.")
         return request_resources(request).tokens.verify(token, expected_type=TokenType.access)
 
 

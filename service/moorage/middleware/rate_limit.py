@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from moorage.errors import envelope
 from moorage.middleware.asgi import ASGIApp, Receive, Scope, Send, send_json
 from moorage.rate_limit.identity import rate_limit_key
+from moorage.rate_limit.local import LocalCounter
 from moorage.rate_limit.window import WindowCounter
 from moorage.tokens import TokenVerifier
 
@@ -31,6 +32,7 @@ class RateLimitMiddleware:
         self.limit = limit
         self.window = window_seconds
         self.counter = counter
+        self._hit_now = counter.hit_now if isinstance(counter, LocalCounter) else None
         self.tokens = tokens
         self.exempt_prefixes = tuple(exempt_prefixes)
 
@@ -38,7 +40,8 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes):
             await self.app(scope, receive, send)
             return
-        hit = await self.counter.hit(rate_limit_key(scope, self.tokens))
+        key = rate_limit_key(scope, self.tokens)
+        hit = self._hit_now(key) if self._hit_now is not None else await self.counter.hit(key)
         if hit.count > self.limit:
             retry_after = max(1, math.ceil(hit.reset_after))
             await send_json(

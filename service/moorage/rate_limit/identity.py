@@ -7,7 +7,8 @@ from moorage.middleware.asgi import Scope, header
 from moorage.tokens import TokenType, TokenVerifier
 
 _BEARER = b"bearer "
-# The limiter's verified (token, principal), reused by the auth dependency: one verification a request.
+# The limiter's (Authorization header, principal) for a valid access token, reused by the auth
+# dependency when the header is the same: one verification and one header parse a request.
 VERIFIED_PRINCIPAL = "moorage.verified_principal"
 
 
@@ -26,7 +27,7 @@ def rate_limit_key(scope: Scope, tokens: TokenVerifier) -> str:
         except UnauthorizedError:
             pass
         else:
-            scope.setdefault("state", {})[VERIFIED_PRINCIPAL] = (token, principal)
-            return f"user:{principal.user_id}"
+            scope.setdefault("state", {})[VERIFIED_PRINCIPAL] = (authorization, principal)
+            return f"user:{principal.subject}"
     client = scope.get("client")
     return f"ip:{client[0]}" if client else "ip:unknown"

@@ -18,6 +18,10 @@ class LocalCounter:
         self._counts: dict[str, int] = {}
 
     async def hit(self, key: str) -> Hit:
+        return self.hit_now(key)
+
+    def hit_now(self, key: str) -> Hit:
+        """`hit` without a coroutine: nothing here waits (the middleware calls it directly)."""
         now = self.clock()
         index = int(now // self.window)
         if index != self._window_index:
