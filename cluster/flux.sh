@@ -18,24 +18,14 @@ SOURCE_MODULE="github.com/fluxcd/source-controller@$FLUX_SOURCE_CONTROLLER_VERSI
 path=$(kc -n kube-public get configmap moorage-cluster -o jsonpath='{.data.path}') \
   || die "no cluster $CLUSTER_NAME (or no kube-public/moorage-cluster): run make cluster"
 
-component_image() { # <binary> <version>: $LOCAL_PREFIX/flux-<binary>:<version>, built once
-  local image="$LOCAL_PREFIX/flux-$1:$2" ctx
-  if ! docker image inspect "$image" >/dev/null 2>&1; then
-    ctx=$(mktemp -d)
-    cp "$MOORAGE_CACHE/components/$1-$2/$1" "$ctx/"
-    docker_build -q -f "$CLUSTER_DIR/node/component.Dockerfile" --build-arg "BASE=$LOCAL_PREFIX/debian:$DEBIAN_SUITE" \
-      --build-arg "BIN=$1" -t "$image" "$ctx" >/dev/null
-    rm -rf "$ctx"
-  fi
-  echo "$image"
-}
-
 if [[ $path == hermetic ]]; then
   log "Flux controllers: building (cached after the first run)"
   "$CLUSTER_DIR/components.sh" helm-controller source-controller
   "$CLUSTER_DIR/base-images.sh" debian
-  SOURCE_IMAGE=$(component_image source-controller "$FLUX_SOURCE_CONTROLLER_VERSION")
-  HELM_IMAGE=$(component_image helm-controller "$FLUX_HELM_CONTROLLER_VERSION")
+  SOURCE_IMAGE=$(component_image source-controller "$FLUX_SOURCE_CONTROLLER_VERSION" \
+    "$LOCAL_PREFIX/flux-source-controller:$FLUX_SOURCE_CONTROLLER_VERSION")
+  HELM_IMAGE=$(component_image helm-controller "$FLUX_HELM_CONTROLLER_VERSION" \
+    "$LOCAL_PREFIX/flux-helm-controller:$FLUX_HELM_CONTROLLER_VERSION")
   # kind skips the nodes that already hold an image
   "$MOORAGE_BIN/kind" load docker-image --name "$CLUSTER_NAME" "$SOURCE_IMAGE" "$HELM_IMAGE" >/dev/null
 else

@@ -120,3 +120,16 @@ hermetic_path() {
       if [[ "$code" == 200 || "$code" == 401 ]]; then echo 0; else echo 1; fi ;;
   esac
 }
+
+# A component binary from components.sh on our Debian base (node/component.Dockerfile), built once.
+component_image() { # <binary> <version> <image>: prints <image>
+  local bin=$1 version=$2 image=$3 ctx
+  if ! docker image inspect "$image" >/dev/null 2>&1; then
+    ctx=$(mktemp -d)
+    cp "$MOORAGE_CACHE/components/$bin-$version/$bin" "$ctx/"
+    docker_build -q -f "$CLUSTER_DIR/node/component.Dockerfile" --build-arg "BASE=$LOCAL_PREFIX/debian:$DEBIAN_SUITE" \
+      --build-arg "BIN=$bin" -t "$image" "$ctx" >/dev/null
+    rm -rf "$ctx"
+  fi
+  echo "$image"
+}

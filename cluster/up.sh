@@ -36,17 +36,6 @@ GATEWAY_CRDS=$("$CLUSTER_DIR/gateway-api.sh")
 # Traefik on the hermetic path: its own (long, cached) Go build runs beside the
 # node image's; the image is loaded into the nodes rather than baked into the
 # node image, so a Traefik bump never rebuilds the node.
-hermetic_traefik_image() { # builds $LOCAL_PREFIX/traefik:$TRAEFIK_VERSION once; prints its name
-  local image="$LOCAL_PREFIX/traefik:$TRAEFIK_VERSION" ctx
-  if ! docker image inspect "$image" >/dev/null 2>&1; then
-    ctx=$(mktemp -d)
-    cp "$MOORAGE_CACHE/components/traefik-$TRAEFIK_VERSION/traefik" "$ctx/"
-    docker_build -q -f "$CLUSTER_DIR/node/component.Dockerfile" --build-arg "BASE=$LOCAL_PREFIX/debian:$DEBIAN_SUITE" \
-      --build-arg BIN=traefik -t "$image" "$ctx" >/dev/null
-    rm -rf "$ctx"
-  fi
-  echo "$image"
-}
 
 build_args=()
 if [[ $HERMETIC == 1 ]]; then
@@ -150,7 +139,7 @@ if [[ $HERMETIC == 1 ]]; then
   if kill -0 "$TRAEFIK_BUILD" 2>/dev/null; then log "waiting for Traefik's Go build (log: $TRAEFIK_LOG)"; fi
   wait "$TRAEFIK_BUILD" || { tail -20 "$TRAEFIK_LOG" >&2; die "Traefik's build failed (log: $TRAEFIK_LOG)"; }
   grep -h ' built in ' "$TRAEFIK_LOG" >&2 || true
-  TRAEFIK_IMAGE=$(hermetic_traefik_image)
+  TRAEFIK_IMAGE=$(component_image traefik "$TRAEFIK_VERSION" "$LOCAL_PREFIX/traefik:$TRAEFIK_VERSION")
   load_images+=("$TRAEFIK_IMAGE")
 fi
 # kind skips the nodes that already hold an image
