@@ -85,7 +85,9 @@ class Settings(DatabaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=0, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
-    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # Above glibc's 5 s resolver retry: a new pool connection survives one lost DNS packet (a known
+    # Kubernetes conntrack race; measured on the hermetic cluster), instead of failing its request.
+    db_connect_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
 
