@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: every test, in order of cost. Installs what it needs first (scripts/install-deps.sh),
-# then lint and types, the suites that need no cluster (service on a real PostgreSQL, charts,
-# operator units), then the kind cluster (`make cluster`) and everything that runs against it.
+# then lint and types; the suites that need no cluster (service on a real PostgreSQL, charts,
+# operator units) beside the kind cluster (`make cluster`) and the tests that disrupt it; then
+# everything else that runs against the cluster.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 started=$(date +%s)
@@ -26,34 +27,55 @@ uv run --frozen ruff check .
 uv run --frozen ruff format --check .
 uv run --frozen mypy
 
-stage "service, charts and operator without a cluster"
-uv run --frozen pytest tests -m "not cluster"
+# Pytest runs started in the background, each with its own log: `run_bg NAME ARGS...`, then
+# `wait_bg NAME...` prints each log in turn and fails when any of them failed.
+declare -A bg_pid bg_log
+run_bg() {
+  local name=$1
+  shift
+  bg_log[$name]=$(mktemp)
+  uv run --frozen pytest "$@" >"${bg_log[$name]}" 2>&1 &
+  bg_pid[$name]=$!
+}
+wait_bg() {
+  local name rc failed=0
+  for name in "$@"; do
+    rc=0
+    wait "${bg_pid[$name]}" || rc=$?
+    stage "$name (rc=$rc)"
+    cat "${bg_log[$name]}"
+    rm -f "${bg_log[$name]}"
+    if [ "$rc" -ne 0 ]; then failed=1; fi
+  done
+  return "$failed"
+}
 
-stage "kind cluster"
-./cluster/up.sh
+stage "service, charts and operator without a cluster, beside the cluster's own tests"
+# The tests that need no cluster never touch it, so they run while the cluster is made, has a worker
+# drained and then stopped (test_nodes.py), and is re-created from the warm cache (the last test of
+# e2e/test_cluster.py): those disturb every workload on it, so nothing else runs on the cluster
+# meanwhile, and the re-create hands the next stage a fresh cluster.
+run_bg "service, charts and operator without a cluster" tests -m "not cluster"
+cluster_rc=0
+{
+  stage "kind cluster" && ./cluster/up.sh &&
+    stage "drain and node loss" && uv run --frozen pytest -m cluster e2e/suite/test_nodes.py &&
+    stage "the cluster itself: warm delete + re-create" &&
+    uv run --frozen pytest -m cluster e2e/test_cluster.py::test_recreating_the_cluster_warm
+} || cluster_rc=$?
+wait_bg "service, charts and operator without a cluster"
+if [ "$cluster_rc" -ne 0 ]; then exit 1; fi
 
-stage "cluster, charts, operator and e2e on kind"
+stage "cluster, charts, operator and e2e on kind: three pytest processes"
 # Most of these tests wait (grace periods, rollouts, autoscaling), each in namespaces of its own, so
-# two pytest processes share the cluster: the tests/ cluster tests with the Argo-CD-style e2e, and
-# the rest of the e2e suite. Drain/node loss and e2e/test_cluster.py (it re-creates the cluster) run
-# alone afterwards.
-e2e_log=$(mktemp)
-uv run --frozen pytest -m cluster --durations=15 e2e --ignore=e2e/suite/test_gitops.py \
-  --ignore=e2e/suite/test_nodes.py --ignore=e2e/test_cluster.py >"$e2e_log" 2>&1 &
-e2e_pid=$!
-main_rc=0
-uv run --frozen pytest -m cluster --durations=15 tests e2e/suite/test_gitops.py || main_rc=$?
-e2e_rc=0
-wait "$e2e_pid" || e2e_rc=$?
-stage "e2e beside them: helm, operator, examples, ingress, NetworkPolicy, shared limit (rc=$e2e_rc)"
-cat "$e2e_log"
-rm -f "$e2e_log"
-if [ "$main_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ]; then exit 1; fi
-
-stage "drain and node loss (alone: it drains, then stops a worker)"
-uv run --frozen pytest -m cluster e2e/suite/test_nodes.py
-
-stage "the cluster itself (last: re-creates it)"
-uv run --frozen pytest -m cluster e2e/test_cluster.py
+# three pytest processes share the cluster, split by file into about equal run times.
+durations=(-m cluster --durations=10)
+run_bg "tests/ on the cluster" "${durations[@]}" tests
+run_bg "e2e: Argo-CD-style, operator, the cluster's checks" "${durations[@]}" e2e/suite/test_gitops.py \
+  e2e/suite/test_operator.py e2e/test_cluster.py --deselect e2e/test_cluster.py::test_recreating_the_cluster_warm
+run_bg "e2e: helm, Flux, ingress, NetworkPolicy, examples, shared limit" "${durations[@]}" e2e/suite \
+  --ignore=e2e/suite/test_gitops.py --ignore=e2e/suite/test_operator.py --ignore=e2e/suite/test_nodes.py
+wait_bg "tests/ on the cluster" "e2e: Argo-CD-style, operator, the cluster's checks" \
+  "e2e: helm, Flux, ingress, NetworkPolicy, examples, shared limit"
 
 stage "done"
