@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import functools
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from tests import kube_reads
 from tests.tools import find_tool
 
 CONTEXT = os.environ.get("MOORAGE_KUBE_CONTEXT", "kind-moorage")
@@ -51,7 +53,23 @@ def kubectl(*args: str, stdin: str | None = None, check: bool = True, timeout: f
 
 
 def kubectl_json(*args: str) -> Any:
-    return json.loads(kubectl(*args, "-o", "json"))
+    """`kubectl ARGS -o json`, parsed; a plain get goes straight to the API server (tests/kube_reads.py)."""
+    read = kube_reads.parse_get(args)
+    reader = _reader() if read else None
+    if reader is None or read is None:
+        return json.loads(kubectl(*args, "-o", "json"))
+    status, body = reader.get(*read)
+    if status in (0, 401):  # unreachable or refused: e.g. the cluster was re-created, with new certificates
+        _reader.cache_clear()
+        return json.loads(kubectl(*args, "-o", "json"))
+    if status != 200:
+        raise AssertionError(f"kubectl {' '.join(args)} failed (HTTP {status}):\n{body[-2000:]}")
+    return kube_reads.as_kubectl_prints(json.loads(body))
+
+
+@functools.cache
+def _reader() -> kube_reads.Reader | None:
+    return kube_reads.reader_for(find_tool("kubectl"), CONTEXT)
 
 
 def apply(manifests: Manifest | list[Manifest] | str, namespace: str | None = None) -> None:
