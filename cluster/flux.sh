@@ -40,8 +40,8 @@ for module in "$SOURCE_MODULE" "$HELM_MODULE"; do
   crds+=("$dir"/config/crd/bases/*.yaml)
 done
 for f in "${crds[@]}"; do echo "---"; cat "$f"; done | kc apply --server-side --force-conflicts -f - >/dev/null
-kc wait --for=condition=Established --timeout=60s crd/helmreleases.helm.toolkit.fluxcd.io \
-  crd/helmrepositories.source.toolkit.fluxcd.io crd/helmcharts.source.toolkit.fluxcd.io >/dev/null
+established "kind-$CLUSTER_NAME" crd/helmreleases.helm.toolkit.fluxcd.io \
+  crd/helmrepositories.source.toolkit.fluxcd.io crd/helmcharts.source.toolkit.fluxcd.io
 
 sed -e "s#__SOURCE_CONTROLLER_IMAGE__#$SOURCE_IMAGE#" -e "s#__HELM_CONTROLLER_IMAGE__#$HELM_IMAGE#" \
   "$CLUSTER_DIR/manifests/flux.yaml" | kc apply -f - >/dev/null

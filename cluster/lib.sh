@@ -122,6 +122,19 @@ hermetic_path() {
 }
 
 # A component binary from components.sh on our Debian base (node/component.Dockerfile), built once.
+# Wait until CRDs are Established: `established <context> crd/<name>...` (kubectl from $KUBECTL).
+# Retried, because on a definition created a moment ago `kubectl wait` fails at once
+# (".status.conditions accessor error") instead of waiting.
+established() {
+  local context=$1
+  shift
+  for _ in $(seq 1 30); do
+    "$KUBECTL" --context "$context" wait --for=condition=Established --timeout=60s "$@" >/dev/null 2>&1 && return 0
+    sleep 2
+  done
+  "$KUBECTL" --context "$context" wait --for=condition=Established --timeout=5s "$@" >/dev/null
+}
+
 component_image() { # <binary> <version> <image>: prints <image>
   local bin=$1 version=$2 image=$3 ctx
   if ! docker image inspect "$image" >/dev/null 2>&1; then

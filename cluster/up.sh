@@ -147,8 +147,8 @@ kind_cmd load docker-image --name "$CLUSTER_NAME" "${load_images[@]}" >/dev/null
 log "images loaded on every node in $(elapsed "$t")"
 
 # ---- ingress: Gateway API CRDs (applied above), Traefik, its classes and Gateway ----
-kc wait --for=condition=Established --timeout=60s crd/gateways.gateway.networking.k8s.io \
-  crd/httproutes.gateway.networking.k8s.io crd/gatewayclasses.gateway.networking.k8s.io >/dev/null
+established "kind-$CLUSTER_NAME" crd/gateways.gateway.networking.k8s.io \
+  crd/httproutes.gateway.networking.k8s.io crd/gatewayclasses.gateway.networking.k8s.io
 sed "s#__TRAEFIK_IMAGE__#$TRAEFIK_IMAGE#" "$CLUSTER_DIR/manifests/traefik.yaml" | kc apply -f - >/dev/null
 
 # ---- what tests and charts read about this cluster (see CONTRACTS in README) ----

@@ -61,7 +61,7 @@ cluster_rc=0
   stage "kind cluster" && ./cluster/up.sh &&
     stage "drain and node loss" && uv run --frozen pytest -m cluster e2e/suite/test_nodes.py &&
     stage "the cluster itself: warm delete + re-create" &&
-    uv run --frozen pytest -m cluster e2e/test_cluster.py::test_recreating_the_cluster_warm
+    uv run --frozen pytest -s -m cluster e2e/test_cluster.py::test_recreating_the_cluster_warm
 } || cluster_rc=$?
 wait_bg "service, charts and operator without a cluster"
 if [ "$cluster_rc" -ne 0 ]; then exit 1; fi

@@ -112,6 +112,17 @@ def wait_for(
         time.sleep(every)
 
 
+def wait_established(*crds: str, timeout: float = 60) -> None:
+    """Wait until each CustomResourceDefinition (by name) is Established. `kubectl wait` is not used:
+    on a definition created a moment ago it fails at once (no status.conditions yet) instead of waiting."""
+
+    def established(crd: str) -> bool:
+        return condition(kubectl_json("get", "crd", crd), "Established").get("status") == "True"
+
+    for crd in crds:
+        wait_for(f"CRD {crd} Established", functools.partial(established, crd), timeout)
+
+
 def cluster_unreachable_reason() -> str | None:
     """None when the cluster answers, else why not."""
     try:

@@ -42,6 +42,12 @@ for _prefix, _plural, _namespaced, _aliases in (
     (_NET, "ingresses", True, ("ingress", "ing")),
     (_NET, "networkpolicies", True, ("networkpolicy", "netpol")),
     (_MOORAGE, "appinstances", True, ("appinstance",)),
+    (
+        "/apis/apiextensions.k8s.io/v1",
+        "customresourcedefinitions",
+        False,
+        ("customresourcedefinition", "crd"),
+    ),
 ):
     for _name in (_plural, *_aliases):
         READABLE[_name] = (_prefix, _plural, _namespaced)

@@ -15,7 +15,7 @@ import pytest
 from e2e.suite.conftest import module_namespace
 from tests.charts.helm import APP_CHART, OPERATOR_CHART, helm_on_cluster, kind_values_files
 from tests.images import SERVICE_IMAGE
-from tests.kube import delete_namespace, kubectl, kubectl_json, kubectl_result
+from tests.kube import delete_namespace, kubectl, kubectl_json, kubectl_result, wait_established
 
 pytestmark = pytest.mark.cluster
 
@@ -31,7 +31,7 @@ VALID_SPEC: dict[str, Any] = {
 def bad_ns(request: pytest.FixtureRequest) -> Iterator[str]:
     if kubectl_result("get", "crd", "appinstances.apps.moorage.dev").returncode != 0:
         kubectl("apply", "--server-side", "-f", str(CRD))
-    kubectl("wait", "--for=condition=Established", "crd/appinstances.apps.moorage.dev", "--timeout=60s")
+    wait_established("appinstances.apps.moorage.dev")
     namespace = module_namespace(request, "bad")
     yield namespace
     delete_namespace(namespace)

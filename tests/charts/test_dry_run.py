@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.charts.helm import APP_CHART, KUBE_VERSION, OPERATOR_CHART, helm, matrix_files, parse
-from tests.kube import cluster_unreachable_reason, has_api, kubectl, temporary_namespace
+from tests.kube import cluster_unreachable_reason, has_api, kubectl, temporary_namespace, wait_established
 
 UNREACHABLE = cluster_unreachable_reason()
 pytestmark = [pytest.mark.cluster, pytest.mark.skipif(UNREACHABLE is not None, reason=UNREACHABLE or "")]
@@ -63,8 +63,7 @@ def test_server_side_dry_run(chart: Path, values: Path | None, namespace: str) -
     crds = [m for m in manifests if m["kind"] == "CustomResourceDefinition"]
     if crds:
         kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=yaml.safe_dump_all(crds))
-        for crd in crds:
-            kubectl("wait", "--for=condition=Established", f"crd/{crd['metadata']['name']}", "--timeout=60s")
+        wait_established(*(crd["metadata"]["name"] for crd in crds))
     out = kubectl(
         "apply", "--dry-run=server", "--validate=strict", "-f", "-", stdin=yaml.safe_dump_all(manifests)
     )

@@ -18,7 +18,15 @@ import pytest
 import yaml
 
 from tests.images import SERVICE_IMAGE, postgres_image
-from tests.kube import CONTEXT, apply, cluster_unreachable_reason, kubectl, temporary_namespace, wait_for
+from tests.kube import (
+    CONTEXT,
+    apply,
+    cluster_unreachable_reason,
+    kubectl,
+    temporary_namespace,
+    wait_established,
+    wait_for,
+)
 from tests.pod_specs import SERVICE_RESOURCES
 from tests.tools import find_tool
 
@@ -38,7 +46,7 @@ def write_kubeconfig(path: Path) -> None:
 
 def install_crd() -> None:
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_PATH))
-    kubectl("wait", "--for=condition=Established", "crd/appinstances.apps.moorage.dev", "--timeout=60s")
+    wait_established("appinstances.apps.moorage.dev")
 
 
 def example_documents() -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import pytest
 from kopf.testing import KopfRunner
 
 from tests.images import SERVICE_IMAGE, SERVICE_IMAGE_ALIAS
-from tests.kube import apply, condition, kubectl, kubectl_json, wait_for
+from tests.kube import apply, condition, kubectl, kubectl_json, wait_established, wait_for
 
 from .cluster import (
     free_port,
@@ -30,7 +30,7 @@ PEERING_CRDS = ROOT / "charts" / "moorage-operator" / "crds" / "kopf-peering-crd
 
 def install_peering_crds() -> None:
     kubectl("apply", "-f", str(PEERING_CRDS))
-    kubectl("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev", "--timeout=60s")
+    wait_established("kopfpeerings.kopf.dev")
 
 
 @pytest.fixture(scope="module")
