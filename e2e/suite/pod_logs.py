@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import threading
 
-from tests.kube import CONTEXT, kubectl_result
+from tests.kube import CONTEXT, kubectl_json
 from tests.tools import find_tool
 
 # Everything but the suite's own script pods (load clients, toolbox, receivers).
@@ -52,11 +52,11 @@ class PodLogs:
 
     def _watch(self) -> None:
         while not self.stopped.is_set():
-            listed = kubectl_result(
-                "-n", self.namespace, "get", "pods", "-l", self.selector, "-o", "name", timeout=30
-            )
-            for name in listed.stdout.split():
-                pod = name.removeprefix("pod/")
+            try:
+                listed = kubectl_json("-n", self.namespace, "get", "pods", "-l", self.selector)["items"]
+            except AssertionError:  # the API server busy for a moment: the next poll lists them
+                listed = []
+            for pod in (item["metadata"]["name"] for item in listed):
                 follower = self.followers.get(pod)
                 # A follower that ended with nothing kept started before the container did: again.
                 again = follower is not None and follower.poll() is not None and not self.lines.get(pod)
