@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
+import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -40,7 +42,13 @@ def export_handler(on_export: Callable[[ExportTraceServiceRequest], None]) -> ty
     return Handler
 
 
+# The server answers each export on its own thread: without the lock, two exports' lines can land
+# on one line of the log (print writes the text and the newline separately).
+PRINTING = threading.Lock()
+
+
 def print_spans(request: ExportTraceServiceRequest) -> None:
+    lines = []
     for resource_spans in request.resource_spans:
         service = next(
             (a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"),
@@ -49,7 +57,10 @@ def print_spans(request: ExportTraceServiceRequest) -> None:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 line = {"service": service, "trace_id": span.trace_id.hex(), "name": span.name}
-                print(json.dumps(line), flush=True)
+                lines.append(json.dumps(line) + "\n")
+    with PRINTING:
+        sys.stdout.write("".join(lines))
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
