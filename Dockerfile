@@ -39,11 +39,14 @@ RUN --mount=type=secret,id=extra_ca \
  && /opt/uv/bin/pip install --quiet "uv==${UV_VERSION}" \
  && ln -s /opt/uv/bin/uv /usr/local/bin/uv
 WORKDIR /app
-COPY pyproject.toml uv.lock README.md ./
+# README.md (the package's long description) comes with the code: editing it must not re-resolve the
+# dependency layers.
+COPY pyproject.toml uv.lock ./
 
 FROM build-base AS build-service
 RUN --mount=type=secret,id=extra_ca \
     . /usr/local/bin/ca.sh && uv sync --frozen --no-default-groups --no-install-project
+COPY README.md ./
 COPY service ./service
 COPY operator ./operator
 RUN --mount=type=secret,id=extra_ca \
@@ -58,6 +61,7 @@ moorage.migrate.head_revisions("postgresql+asyncpg://build@127.0.0.1/build")'
 FROM build-base AS build-operator
 RUN --mount=type=secret,id=extra_ca \
     . /usr/local/bin/ca.sh && uv sync --frozen --no-default-groups --extra operator --no-install-project
+COPY README.md ./
 COPY service ./service
 COPY operator ./operator
 RUN --mount=type=secret,id=extra_ca \
