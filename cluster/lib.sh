@@ -121,20 +121,19 @@ hermetic_path() {
   esac
 }
 
-# A component binary from components.sh on our Debian base (node/component.Dockerfile), built once.
-# Wait until CRDs are Established: `established <context> crd/<name>...` (kubectl from $KUBECTL).
-# Retried, because on a definition created a moment ago `kubectl wait` fails at once
+# Wait until CRDs are Established: `established <context> crd/<name>...` (kubectl from $KUBECTL), for
+# up to 60 s. Polled, because on a definition created a moment ago `kubectl wait` fails at once
 # (".status.conditions accessor error") instead of waiting.
 established() {
-  local context=$1
+  local context=$1 deadline=$((SECONDS + 60))
   shift
-  for _ in $(seq 1 30); do
-    "$KUBECTL" --context "$context" wait --for=condition=Established --timeout=60s "$@" >/dev/null 2>&1 && return 0
+  until "$KUBECTL" --context "$context" wait --for=condition=Established --timeout=10s "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { "$KUBECTL" --context "$context" wait --for=condition=Established --timeout=1s "$@" >/dev/null; return; }
     sleep 2
   done
-  "$KUBECTL" --context "$context" wait --for=condition=Established --timeout=5s "$@" >/dev/null
 }
 
+# A component binary from components.sh on our Debian base (node/component.Dockerfile), built once.
 component_image() { # <binary> <version> <image>: prints <image>
   local bin=$1 version=$2 image=$3 ctx
   if ! docker image inspect "$image" >/dev/null 2>&1; then

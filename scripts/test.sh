@@ -69,12 +69,12 @@ if [ "$cluster_rc" -ne 0 ]; then exit 1; fi
 stage "cluster, charts, operator and e2e on kind: three pytest processes"
 # Most of these tests wait (grace periods, rollouts, autoscaling), each in namespaces of its own, so
 # three pytest processes share the cluster, split by file into about equal run times.
-durations=(-m cluster --durations=10)
-run_bg "tests/ on the cluster" "${durations[@]}" tests
-run_bg "e2e: Argo-CD-style, operator, shared limit, the cluster's checks" "${durations[@]}" \
+on_cluster=(-m cluster --durations=10)
+run_bg "tests/ on the cluster" "${on_cluster[@]}" tests
+run_bg "e2e: Argo-CD-style, operator, shared limit, the cluster's checks" "${on_cluster[@]}" \
   e2e/suite/test_gitops.py e2e/suite/test_operator.py e2e/suite/test_shared_rate_limit.py e2e/test_cluster.py \
   --deselect e2e/test_cluster.py::test_recreating_the_cluster_warm
-run_bg "e2e: helm, Flux, ingress, NetworkPolicy, examples, bad input" "${durations[@]}" e2e/suite \
+run_bg "e2e: helm, Flux, ingress, NetworkPolicy, examples, bad input" "${on_cluster[@]}" e2e/suite \
   --ignore=e2e/suite/test_gitops.py --ignore=e2e/suite/test_operator.py \
   --ignore=e2e/suite/test_shared_rate_limit.py --ignore=e2e/suite/test_nodes.py
 wait_bg "tests/ on the cluster" "e2e: Argo-CD-style, operator, shared limit, the cluster's checks" \

@@ -56,11 +56,10 @@ def kubectl_json(*args: str) -> Any:
     """`kubectl ARGS -o json`, parsed; a plain get goes straight to the API server (tests/kube_reads.py)."""
     read = kube_reads.parse_get(args)
     reader = _reader() if read else None
-    if reader is None or read is None:
-        return json.loads(kubectl(*args, "-o", "json"))
-    status, body = reader.get(*read)
-    if status in (0, 401):  # unreachable or refused: e.g. the cluster was re-created, with new certificates
-        _reader.cache_clear()
+    status, body = reader.get(*read) if reader and read else (0, "")
+    if status in (0, 401):  # not a plain get, no reader, unreachable, or new certificates (a re-create)
+        if reader:
+            _reader.cache_clear()
         return json.loads(kubectl(*args, "-o", "json"))
     if status != 200:
         raise AssertionError(f"kubectl {' '.join(args)} failed (HTTP {status}):\n{body[-2000:]}")

@@ -4,9 +4,9 @@
 
 Resolves the base URL's host once, registers a user, takes a token, then sends requests at a fixed
 rate (each on a new connection, so the Service spreads them over the pods) until the stop file
-appears or --max-seconds pass. A
-request fails on a transport error, a timeout or any status other than the expected one. Prints
-one JSON line per --report-every seconds and a final summary line starting with "SUMMARY ".
+appears or --max-seconds pass. A request fails on a transport error, a timeout or any status other
+than the expected one. Prints one JSON line per --report-every seconds and a final summary line
+starting with "SUMMARY ".
 """
 
 from __future__ import annotations
