@@ -5,8 +5,9 @@
 Resolves the base URL's host once, registers a user, takes a token, then sends requests at a fixed
 rate (each on a new connection, so the Service spreads them over the pods) until the stop file
 appears or --max-seconds pass. A request fails on a transport error, a timeout or any status other
-than the expected one. Prints one JSON line per --report-every seconds and a final summary line
-starting with "SUMMARY ".
+than the expected one. Each request carries its own X-Request-ID, which the service logs, so a failed
+one can be looked up in the servers' logs even when no answer came back. Prints one JSON line per
+--report-every seconds and a final summary line starting with "SUMMARY ".
 """
 
 from __future__ import annotations
@@ -41,9 +42,17 @@ EXTRA_HEADERS: dict[str, str] = {}
 
 
 def call(
-    base: str, method: str, path: str, body: Any = None, token: str | None = None, timeout: float = 10
+    base: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    timeout: float = 10,
+    request_id: str = "",
 ) -> tuple[int, bytes]:
     headers = {"Accept": "application/json", "Connection": "close", **EXTRA_HEADERS}
+    if request_id:
+        headers["X-Request-ID"] = request_id
     data = None
     if isinstance(body, dict) and body.get("__form__"):
         data = urllib.parse.urlencode(body["fields"]).encode()
@@ -118,7 +127,9 @@ class Stats:
         self.in_flight = 0
         self.skipped = 0
 
-    def record(self, name: str, outcome: str, ok: bool, started: float, detail: str = "") -> None:
+    def record(
+        self, name: str, outcome: str, ok: bool, started: float, detail: str = "", request_id: str = ""
+    ) -> None:
         elapsed_ms = (time.monotonic() - started) * 1000
         with self.lock:
             self.requests += 1
@@ -127,7 +138,14 @@ class Stats:
             if not ok:
                 self.failures += 1
                 if len(self.failure_samples) < 20:
-                    sample = {"at": time.time(), "request": name, "outcome": outcome, "detail": detail[:200]}
+                    sample = {
+                        "at": time.time(),
+                        "request": name,
+                        "request_id": request_id,
+                        "outcome": outcome,
+                        "elapsed_ms": round(elapsed_ms),
+                        "detail": detail[:200],
+                    }
                     self.failure_samples.append(sample)
 
     def snapshot(self) -> dict[str, Any]:
@@ -145,13 +163,19 @@ class Stats:
 def one_request(base: str, name: str, token: str, stats: Stats, timeout: float) -> None:
     method, path, expected, authenticated = REQUESTS[name]
     body = {"title": f"load {uuid.uuid4().hex[:8]}"} if method == "POST" else None
+    request_id = uuid.uuid4().hex
     started = time.monotonic()
     try:
-        status, payload = call(base, method, path, body, token if authenticated else None, timeout)
+        status, payload = call(
+            base, method, path, body, token if authenticated else None, timeout, request_id
+        )
         ok = status == expected
-        stats.record(name, str(status), ok, started, "" if ok else payload.decode(errors="replace"))
-    except (OSError, ValueError) as error:  # connection refused/reset, timeouts
-        stats.record(name, type(error).__name__, False, started, str(error))
+        detail = "" if ok else payload.decode(errors="replace")
+        stats.record(name, str(status), ok, started, detail, request_id)
+    except urllib.error.URLError as error:  # before the request was sent: no connection
+        stats.record(name, f"connect:{type(error.reason).__name__}", False, started, str(error), request_id)
+    except (OSError, ValueError) as error:  # sent, then reset, closed or no answer in time
+        stats.record(name, f"response:{type(error).__name__}", False, started, str(error), request_id)
     finally:
         with stats.lock:
             stats.in_flight -= 1

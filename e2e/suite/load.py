@@ -116,11 +116,18 @@ class Load:
         return result
 
     def explain(self, samples: list[dict[str, Any]]) -> None:
-        """The server's log lines for each failed request that reached a server (its request id)."""
+        """What the servers logged of each failed request, found by the id the client sent.
+
+        No line means no app process ever read the request: it was lost on the way, or went to a pod
+        whose log ended first. A line with a duration means the server answered, too late or wrongly.
+        """
         for sample in samples:
             found = REQUEST_ID.search(sample.get("detail") or "")
-            if found is None:
+            request_id = sample.get("request_id") or (found.group(1) if found else "")
+            if not request_id:
                 continue
-            request_id = found.group(1)
             lines = self.server_logs.matching(request_id)
-            print(f"server log of request {request_id}:\n" + ("\n".join(lines) or "  (no line kept)"))
+            print(
+                f"server log of request {request_id} ({sample.get('outcome')} after "
+                f"{sample.get('elapsed_ms', '?')} ms):\n" + ("\n".join(lines) or "  (no server logged it)")
+            )
