@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -52,7 +52,6 @@ class Spread:
     api: Api
     database_node: str  # holds PostgreSQL, the toolbox and the load clients; never disturbed
     other_node: str  # the worker that is drained, then stopped
-    notes: list[str] = field(default_factory=list)
 
     def server_pods(self) -> list[dict[str, Any]]:
         return pods(self.namespace, SERVER)
@@ -216,6 +215,7 @@ def test_losing_a_worker_under_load_keeps_serving_and_loses_nothing(spread: Spre
     load = spread.load()
     wait_for("load to flow", lambda: load.progress()["requests"] >= 40, 60, 2)
     stopped = False
+    all_ready_after: float | None = None
     try:
         at_stop = load.progress()
         docker("stop", spread.other_node)
@@ -234,7 +234,8 @@ def test_losing_a_worker_under_load_keeps_serving_and_loses_nothing(spread: Spre
         time.sleep(5)
     finally:
         result = load.stop()
-        figures.add("node loss", result)
+        recovered = "never" if all_ready_after is None else f"{all_ready_after:.0f}s"
+        figures.add(f"node loss (every replica Ready again after {recovered})", result)
         if stopped:
             docker("start", spread.other_node)
     wait_for(f"{spread.other_node} Ready again", lambda: node_is_ready(spread.other_node), 240, 3)
@@ -245,7 +246,6 @@ def test_losing_a_worker_under_load_keeps_serving_and_loses_nothing(spread: Spre
         f"{all_ready_after:.0f}s after the stop, node back {back_after:.0f}s after it; "
         f"{served} requests answered meanwhile; {result}"
     )
-    spread.notes.append(f"node loss: all replicas Ready after {all_ready_after:.0f}s")
     assert served > 0, (at_stop, at_recovery)
     assert result.requests > result.failures
 
