@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,6 @@ from tests.kube import apply, kubectl, kubectl_json, kubectl_result, wait_for
 # Steady request rate of the load client: modest, since the cluster shares two cores with everything
 # else; the claim under test is "no request fails during the disruption", not throughput.
 LOAD_RATE = float(os.environ.get("MOORAGE_E2E_RATE", "10"))
-REQUEST_ID = re.compile(r'"request_id":\s*"([0-9a-f]+)"')
 
 
 @dataclass
@@ -122,12 +120,9 @@ class Load:
         whose log ended first. A line with a duration means the server answered, too late or wrongly.
         """
         for sample in samples:
-            found = REQUEST_ID.search(sample.get("detail") or "")
-            request_id = sample.get("request_id") or (found.group(1) if found else "")
-            if not request_id:
-                continue
+            request_id = sample["request_id"]
             lines = self.server_logs.matching(request_id)
             print(
-                f"server log of request {request_id} ({sample.get('outcome')} after "
-                f"{sample.get('elapsed_ms', '?')} ms):\n" + ("\n".join(lines) or "  (no server logged it)")
+                f"server log of request {request_id} ({sample['outcome']} after "
+                f"{sample['elapsed_ms']} ms):\n" + ("\n".join(lines) or "  (no server logged it)")
             )
