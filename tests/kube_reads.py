@@ -18,6 +18,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -54,6 +55,11 @@ for _prefix, _plural, _namespaced, _aliases in (
 
 _FLAGS = {"-n": "namespace", "--namespace": "namespace", "-l": "labelSelector", "--selector": "labelSelector"}
 _FLAGS["--field-selector"] = "fieldSelector"
+
+# client-go (and so kubectl) retries a 429 or a 5xx that carries Retry-After, up to 10 times; the API
+# server sends one, for example, while a new CRD's storage is still initializing.
+MAX_RETRIES = 10
+MAX_RETRY_AFTER = 10.0
 
 
 def parse_get(args: tuple[str, ...]) -> tuple[str, dict[str, str]] | None:
@@ -119,11 +125,27 @@ class Reader:
         return client
 
     def get(self, path: str, query: dict[str, str]) -> tuple[int, str]:
-        try:
-            response = self._client().get(path, params=query)
-        except httpx.HTTPError as exc:
-            return 0, f"{type(exc).__name__}: {exc}"
+        for _ in range(MAX_RETRIES):
+            try:
+                response = self._client().get(path, params=query)
+            except httpx.HTTPError as exc:
+                return 0, f"{type(exc).__name__}: {exc}"
+            wait = retry_after(response.status_code, response.headers.get("Retry-After"))
+            if wait is None:
+                break
+            time.sleep(wait)
         return response.status_code, response.text
+
+
+def retry_after(status: int, header: str | None) -> float | None:
+    """Seconds to wait before asking again, as client-go decides; None when the answer stands."""
+    if status != 429 and not 500 <= status <= 599:
+        return None
+    try:
+        seconds = float(header) if header is not None else None
+    except ValueError:
+        return None
+    return None if seconds is None or seconds < 0 else min(seconds, MAX_RETRY_AFTER)
 
 
 def reader_for(kubectl: str, context: str) -> Reader | None:

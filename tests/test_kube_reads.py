@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests import kube, kube_reads
@@ -68,6 +72,67 @@ def test_a_list_is_shaped_as_kubectl_prints_it() -> None:
     }
     single = {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "a"}}
     assert kube_reads.as_kubectl_prints(single) is single
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "wait"),
+    [
+        (429, "1", 1.0),
+        (503, "2", 2.0),
+        (429, "3600", kube_reads.MAX_RETRY_AFTER),
+        (429, None, None),  # client-go waits only when told how long
+        (429, "soon", None),
+        (404, "1", None),
+        (200, "1", None),
+    ],
+)
+def test_a_busy_answer_is_asked_again_as_client_go_does(
+    status: int, header: str | None, wait: float | None
+) -> None:
+    assert kube_reads.retry_after(status, header) == wait
+
+
+class _PlainReader(kube_reads.Reader):
+    """A Reader on a plain-HTTP server, for the retry loop without certificates."""
+
+    def __init__(self, server: str) -> None:
+        self._server = server
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(base_url=self._server, timeout=5)
+
+
+@pytest.fixture
+def busy_then_ready() -> Iterator[tuple[str, list[str]]]:
+    """A server that answers 429 "storage is (re)initializing" twice, then 200; and the paths it served."""
+    served: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            served.append(self.path)
+            busy = len(served) <= 2
+            body = b'{"reason":"TooManyRequests"}' if busy else b'{"kind":"PodList","items":[]}'
+            self.send_response(429 if busy else 200)
+            if busy:
+                self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", served
+    server.shutdown()
+
+
+def test_the_reader_waits_out_a_busy_api_server(busy_then_ready: tuple[str, list[str]]) -> None:
+    url, served = busy_then_ready
+    status, body = _PlainReader(url).get("/api/v1/pods", {"labelSelector": "a=b"})
+    assert (status, json.loads(body)["kind"]) == (200, "PodList")
+    assert served == ["/api/v1/pods?labelSelector=a%3Db"] * 3
 
 
 @pytest.mark.cluster
