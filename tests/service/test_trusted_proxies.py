@@ -24,6 +24,8 @@ PROXY = "127.0.0.2"
 STRANGER = "127.0.0.3"
 OTHER_STRANGER = "127.0.0.4"
 LIMIT = 3
+# Windows are aligned on multiples of their length: a day-long one puts every request here into one.
+WINDOW_SECONDS = 86_400
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,7 @@ async def server(postgres: PostgresServer) -> AsyncIterator[ServerProcess]:
             "ENVIRONMENT": "production",
             "FORWARDED_ALLOW_IPS": f"{PROXY}/32,10.0.0.0/8",
             "RATE_LIMIT_REQUESTS": str(LIMIT),
+            "RATE_LIMIT_WINDOW_SECONDS": str(WINDOW_SECONDS),
             "OTEL_SDK_DISABLED": "true",
             "PYTHONUNBUFFERED": "1",
         }
