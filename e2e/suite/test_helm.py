@@ -75,6 +75,7 @@ def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     rel = Release(namespace, Api(namespace, service_url(RELEASE, namespace)), [])
     rel.files = [*kind_values_files(), values_file(tmp, "e2e", e2e_values)]
     rel.upgrade()
+    rel.api.wait_serving()
     yield rel
     helm_on_cluster("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "2m", check=False)
     delete_namespace(namespace)
@@ -251,6 +252,9 @@ def test_database_outage_turns_pods_not_ready_without_restarts(release: Release)
         1,
     )
     print(f"server pods Ready {time.monotonic() - db_ready:.0f}s after the database")
+    # Every pod had left the Service's endpoints; they reach each node's proxy a moment after Ready.
+    api.wait_serving(30)
+    print(f"the Service answers {time.monotonic() - db_ready:.0f}s after the database")
     after = {p["metadata"]["name"]: restarts(p) for p in release.server_pods()}
     assert after == before, f"restarts: {before} -> {after}"
 
