@@ -86,7 +86,10 @@ class Load:
         return {"requests": 0, "failures": 0}
 
     def stop(self) -> LoadResult:
-        kubectl("-n", self.namespace, "exec", self.name, "--", "python", "-c", "open('/tmp/stop','w')")
+        # The client exits as soon as it sees the file, and its container stopping can kill this exec
+        # (exit 137) before it reports success; the summary below says whether the stop took effect.
+        touch = ("exec", self.name, "--", "python", "-c", "open('/tmp/stop','w')")
+        touched = kubectl_result("-n", self.namespace, *touch)
 
         def summary() -> dict[str, Any] | None:
             pod = kubectl_json("-n", self.namespace, "get", "pod", self.name)
@@ -100,7 +103,12 @@ class Load:
             pytest.fail(f"load client {self.name} printed no summary:\n{log}")
 
         try:
-            data = wait_for(f"load client {self.name} summary", summary, 90)
+            data = wait_for(
+                f"load client {self.name} summary",
+                summary,
+                90,
+                describe=lambda: f"kubectl {' '.join(touch)}: exit {touched.returncode} {touched.stderr}",
+            )
         finally:
             self.server_logs.stop()
         result = LoadResult(data["requests"], data["failures"], data["seconds"], data)
