@@ -125,13 +125,13 @@ class Reader:
         return client
 
     def get(self, path: str, query: dict[str, str]) -> tuple[int, str]:
-        for _ in range(MAX_RETRIES):
+        for attempt in range(1, MAX_RETRIES + 1):
             try:
                 response = self._client().get(path, params=query)
             except httpx.HTTPError as exc:
                 return 0, f"{type(exc).__name__}: {exc}"
             wait = retry_after(response.status_code, response.headers.get("Retry-After"))
-            if wait is None:
+            if wait is None or attempt == MAX_RETRIES:
                 break
             time.sleep(wait)
         return response.status_code, response.text
@@ -139,13 +139,13 @@ class Reader:
 
 def retry_after(status: int, header: str | None) -> float | None:
     """Seconds to wait before asking again, as client-go decides; None when the answer stands."""
-    if status != 429 and not 500 <= status <= 599:
+    if header is None or (status != 429 and not 500 <= status <= 599):
         return None
     try:
-        seconds = float(header) if header is not None else None
+        seconds = float(header)
     except ValueError:
         return None
-    return None if seconds is None or seconds < 0 else min(seconds, MAX_RETRY_AFTER)
+    return min(seconds, MAX_RETRY_AFTER) if seconds >= 0 else None
 
 
 def reader_for(kubectl: str, context: str) -> Reader | None:
